@@ -1,0 +1,238 @@
+//! The checks on a [`ModelInput`]: each is a small function returning the `syn::Error` to
+//! report, spanned at the offending token, and [`check`] reports them all at once.
+
+use proc_macro2::Span;
+use syn::ext::IdentExt;
+use syn::{Attribute, Error, Generics, Ident, LitStr, Path};
+
+use crate::parse::{Body, Column, FieldInput, Kind, ModelInput, ModelOption, TypeError};
+
+/// The columns dataflow adds to every table and maintains itself.
+const MAINTAINED_COLUMNS: [&str; 2] = ["created_at", "updated_at"];
+
+/// What an identifier may be, as `dataflow::validate_identifier` words it.
+const PLAIN_IDENTIFIER: &str =
+    "a plain identifier: ASCII letters, digits and `_`, not starting with a digit, at most 63 characters";
+
+/// The supported field types, for error messages.
+const SUPPORTED_TYPES: &str = "String, i32, i64, f64, bool, Vec<u8>, serde_json::Value, \
+     chrono::DateTime<Utc>, chrono::NaiveDateTime, or Option<T> of one of them for a nullable column";
+
+/// Every problem with `model`, combined into one error, or `Ok` when it can be rendered.
+pub fn check(model: &ModelInput) -> syn::Result<()> {
+    let mut errors = model.syntax_errors.clone();
+    errors.extend(options(&model.options));
+    errors.extend(model_name(&model.ident));
+    errors.extend(generic_struct(&model.generics));
+    match &model.body {
+        Body::NotNamedStruct(span) => errors.push(not_a_struct_with_named_fields(*span)),
+        Body::Fields(fields) => {
+            errors.extend(missing_id(&model.ident, fields));
+            errors.extend(fields.iter().flat_map(field));
+        }
+    }
+    combine(errors)
+}
+
+fn combine(errors: Vec<Error>) -> syn::Result<()> {
+    let mut errors = errors.into_iter();
+    match errors.next() {
+        None => Ok(()),
+        Some(mut first) => {
+            first.extend(errors);
+            Err(first)
+        }
+    }
+}
+
+/// Unknown keys, a repeated `table`, and a table name that is not a plain identifier.
+fn options(options: &[ModelOption]) -> Vec<Error> {
+    let mut errors = Vec::new();
+    let mut seen_table = false;
+    for option in options {
+        match option {
+            ModelOption::Table { key, name } => {
+                if seen_table {
+                    errors.push(duplicate_table(key));
+                }
+                seen_table = true;
+                errors.extend(table_name(name));
+            }
+            ModelOption::Unknown(key) => errors.push(unknown_key(key)),
+        }
+    }
+    errors
+}
+
+fn unknown_key(key: &Path) -> Error {
+    Error::new_spanned(
+        key,
+        "unknown key in #[dataflow(...)]; the only key is `table`, as in #[dataflow(table = \"users\")]",
+    )
+}
+
+fn duplicate_table(key: &Path) -> Error {
+    Error::new_spanned(key, "`table` is given twice; give the table name once")
+}
+
+fn table_name(name: &LitStr) -> Option<Error> {
+    (!is_plain_identifier(&name.value())).then(|| {
+        Error::new(
+            name.span(),
+            format!("the table name must be {PLAIN_IDENTIFIER}"),
+        )
+    })
+}
+
+fn model_name(ident: &Ident) -> Option<Error> {
+    (!is_plain_identifier(&ident.unraw().to_string())).then(|| {
+        Error::new(
+            ident.span(),
+            format!("the model name (the struct's name) must be {PLAIN_IDENTIFIER}"),
+        )
+    })
+}
+
+fn generic_struct(generics: &Generics) -> Option<Error> {
+    (!generics.params.is_empty()).then(|| {
+        Error::new_spanned(
+            generics,
+            "#[derive(Model)] does not support generic structs: a model is one table with fixed columns",
+        )
+    })
+}
+
+fn not_a_struct_with_named_fields(span: Span) -> Error {
+    Error::new(span, "#[derive(Model)] needs a struct with named fields")
+}
+
+fn missing_id(model: &Ident, fields: &[FieldInput]) -> Option<Error> {
+    (!fields.iter().any(|f| f.name == "id")).then(|| {
+        Error::new(
+            model.span(),
+            "a model needs a field `id` (String, i32 or i64): the primary key",
+        )
+    })
+}
+
+/// Every problem with one field.
+fn field(field: &FieldInput) -> Vec<Error> {
+    let mut errors: Vec<Error> = field.attrs.iter().map(field_attribute).collect();
+    errors.extend(field_name(field));
+    if MAINTAINED_COLUMNS.contains(&field.name.as_str()) {
+        errors.push(maintained_column(field));
+    } else if field.name == "id" {
+        errors.extend(id_type(field));
+    } else if let Err(error) = &field.column {
+        errors.push(field_type(field, error));
+    }
+    errors
+}
+
+fn field_attribute(attr: &Attribute) -> Error {
+    Error::new_spanned(
+        attr,
+        "fields take no #[dataflow(...)] options; put #[dataflow(table = \"...\")] on the struct",
+    )
+}
+
+fn field_name(field: &FieldInput) -> Option<Error> {
+    (!is_plain_identifier(&field.name)).then(|| {
+        Error::new(
+            field.ident.span(),
+            format!("a field name must be {PLAIN_IDENTIFIER}"),
+        )
+    })
+}
+
+fn maintained_column(field: &FieldInput) -> Error {
+    Error::new(
+        field.ident.span(),
+        format!(
+            "`{}` is maintained by dataflow; remove the field",
+            field.name
+        ),
+    )
+}
+
+fn id_type(field: &FieldInput) -> Option<Error> {
+    let message = match &field.column {
+        Ok(Column {
+            nullable: false,
+            kind: Kind::String | Kind::I32 | Kind::I64,
+        }) => return None,
+        Ok(Column { nullable: true, .. }) | Err(TypeError::NestedOption) => {
+            "`id` may not be optional: every row has one"
+        }
+        _ => {
+            "`id` must be String (supplied by the caller), or i32 or i64 (assigned by the database)"
+        }
+    };
+    Some(Error::new_spanned(&field.ty, message))
+}
+
+fn field_type(field: &FieldInput, error: &TypeError) -> Error {
+    match error {
+        TypeError::Unsupported(ty) => Error::new_spanned(
+            ty,
+            format!("unsupported field type; supported: {SUPPORTED_TYPES}"),
+        ),
+        TypeError::NestedOption => Error::new_spanned(
+            &field.ty,
+            "Option<Option<T>> is not supported: a column is nullable (Option<T>) or not",
+        ),
+    }
+}
+
+/// Mirrors `dataflow::validate_identifier`, which the runtime applies to the same names.
+fn is_plain_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    let starts_well = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    starts_well && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') && name.len() <= 63
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::{parse_quote, DeriveInput};
+
+    fn errors(input: DeriveInput) -> Vec<String> {
+        match check(&ModelInput::from_derive(&input)) {
+            Ok(()) => Vec::new(),
+            Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_valid_model_has_no_errors() {
+        let input = parse_quote! {
+            #[dataflow(table = "people")]
+            struct User { id: String, r#type: Option<i32> }
+        };
+        assert_eq!(errors(input), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once() {
+        let input = parse_quote! {
+            #[dataflow(table = "bad name", colour = "red")]
+            struct User<T> { name: u32, created_at: String, tag: Option<Option<T>> }
+        };
+        let errors = errors(input);
+        assert_eq!(errors.len(), 7, "{errors:#?}");
+    }
+
+    #[test]
+    fn a_plain_identifier_is_ascii_and_short() {
+        assert!(is_plain_identifier("user_profiles"));
+        assert!(is_plain_identifier("_x1"));
+        assert!(is_plain_identifier(&"a".repeat(63)));
+        assert!(!is_plain_identifier(&"a".repeat(64)));
+        assert!(!is_plain_identifier("1users"));
+        assert!(!is_plain_identifier("größe"));
+        assert!(!is_plain_identifier("users; DROP TABLE x"));
+        assert!(!is_plain_identifier(""));
+    }
+}

@@ -1,0 +1,209 @@
+//! Database URLs: which backend, and the connect options for it.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use sqlx::mysql::MySqlConnectOptions;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+
+use crate::error::{Error, Result};
+
+/// The kind of database behind an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// SQLite, in memory or in a file (the embedded default).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    MySql,
+}
+
+impl Backend {
+    /// The backend a URL names, without checking the rest of it.
+    ///
+    /// ```
+    /// use dataflow::Backend;
+    /// assert_eq!(Backend::of_url("postgresql://localhost/app"), Some(Backend::Postgres));
+    /// assert_eq!(Backend::of_url("mariadb://root@localhost/test"), Some(Backend::MySql));
+    /// assert_eq!(Backend::of_url("data.db"), Some(Backend::Sqlite));
+    /// assert_eq!(Backend::of_url("http://example.com"), None);
+    /// ```
+    pub fn of_url(url: &str) -> Option<Backend> {
+        let url = url.trim();
+        if url == ":memory:" || url.starts_with("sqlite:") || is_bare_sqlite_path(url) {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            Some(Backend::MySql)
+        } else {
+            None
+        }
+    }
+}
+
+/// What a URL resolved to.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// A private in-memory SQLite database.
+    SqliteMemory,
+    /// A SQLite file.
+    SqliteFile(Box<SqliteConnectOptions>, PathBuf),
+    /// A PostgreSQL server.
+    Postgres(Box<PgConnectOptions>),
+    /// A MySQL or MariaDB server.
+    MySql(Box<MySqlConnectOptions>),
+}
+
+impl Target {
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Target::SqliteMemory | Target::SqliteFile(..) => Backend::Sqlite,
+            Target::Postgres(_) => Backend::Postgres,
+            Target::MySql(_) => Backend::MySql,
+        }
+    }
+}
+
+fn is_bare_sqlite_path(url: &str) -> bool {
+    !url.contains("://")
+        && [".db", ".sqlite", ".sqlite3"]
+            .iter()
+            .any(|ext| url.ends_with(ext))
+}
+
+/// Parses a database URL. The error hides any password.
+pub(crate) fn parse(url: &str) -> Result<Target> {
+    let trimmed = url.trim();
+    let invalid = |reason: String| Error::InvalidUrl {
+        url: redact(url),
+        reason,
+    };
+    if trimmed.is_empty() {
+        return Err(invalid("the URL is empty".to_owned()));
+    }
+    match Backend::of_url(trimmed) {
+        Some(Backend::Sqlite) => parse_sqlite(trimmed).map_err(invalid),
+        Some(Backend::Postgres) => {
+            let options =
+                PgConnectOptions::from_str(trimmed).map_err(|e| invalid(e.to_string()))?;
+            Ok(Target::Postgres(Box::new(options)))
+        }
+        Some(Backend::MySql) => {
+            let url = match trimmed.strip_prefix("mariadb://") {
+                Some(rest) => format!("mysql://{rest}"),
+                None => trimmed.to_owned(),
+            };
+            let options =
+                MySqlConnectOptions::from_str(&url).map_err(|e| invalid(e.to_string()))?;
+            Ok(Target::MySql(Box::new(options)))
+        }
+        None => Err(invalid(
+            "unsupported scheme; expected sqlite::memory:, :memory:, sqlite://path, \
+             sqlite:///abs/path, a path ending in .db, postgres://, postgresql://, mysql:// \
+             or mariadb://"
+                .to_owned(),
+        )),
+    }
+}
+
+fn parse_sqlite(url: &str) -> std::result::Result<Target, String> {
+    if url == ":memory:" || url == "sqlite::memory:" || url == "sqlite://:memory:" {
+        return Ok(Target::SqliteMemory);
+    }
+    let path_and_query = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    if path.is_empty() {
+        return Err("the SQLite URL names no file".to_owned());
+    }
+    if path.contains("mode=memory") || path.starts_with("file:") {
+        return Err("use `sqlite::memory:` for an in-memory database".to_owned());
+    }
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{path_and_query}"))
+        .map_err(|e| e.to_string())?;
+    Ok(Target::SqliteFile(Box::new(options), PathBuf::from(path)))
+}
+
+/// The URL with any password replaced by `***`.
+pub(crate) fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_form_parses_to_its_backend() {
+        for (url, backend) in [
+            ("sqlite::memory:", Backend::Sqlite),
+            (":memory:", Backend::Sqlite),
+            ("sqlite://data/app.db", Backend::Sqlite),
+            ("sqlite:///tmp/app.db", Backend::Sqlite),
+            ("app.db", Backend::Sqlite),
+            ("postgres://u@localhost/db", Backend::Postgres),
+            ("postgresql://u@localhost:5433/db", Backend::Postgres),
+            ("mysql://root@localhost/test", Backend::MySql),
+            ("mariadb://root@localhost/test", Backend::MySql),
+        ] {
+            assert_eq!(parse(url).unwrap().backend(), backend, "{url}");
+        }
+    }
+
+    #[test]
+    fn sqlite_paths_keep_their_absolute_form() {
+        match parse("sqlite:///tmp/x/app.db").unwrap() {
+            Target::SqliteFile(_, path) => assert_eq!(path, PathBuf::from("/tmp/x/app.db")),
+            other => panic!("{other:?}"),
+        }
+        match parse("sqlite://rel/app.db?mode=rwc").unwrap() {
+            Target::SqliteFile(_, path) => assert_eq!(path, PathBuf::from("rel/app.db")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_urls_are_errors_that_hide_passwords() {
+        for url in [
+            "",
+            "http://x",
+            "redis://localhost",
+            "users.txt",
+            "sqlite://",
+            "postgres://u:secret@[bad",
+        ] {
+            let err = parse(url).unwrap_err();
+            assert!(matches!(err, Error::InvalidUrl { .. }), "{url}: {err}");
+            assert!(!err.to_string().contains("secret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            redact("postgres://u:pw@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("app.db"), "app.db");
+    }
+}

@@ -1,0 +1,278 @@
+//! [`DataFlow`]: one database, and the only code that registers and unregisters the nodes it
+//! generates.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::db::{engine, url, Backend, PoolSettings, Store};
+use crate::error::{Error, Result};
+use crate::model::{Model, ModelSchema};
+use crate::nodes::{self, ModelState};
+use crate::registry::{Collision, InstanceId, NodeRegistry, Owner};
+use crate::workflow::WorkflowBuilder;
+
+/// One database behind a connection pool, and the nodes of the models registered on it.
+///
+/// A handle is cheap to clone; dropping the last one removes the instance's nodes from the
+/// global registry (and closes the pool).
+///
+/// ```
+/// use dataflow::{DataFlow, NodeRegistry};
+///
+/// #[derive(dataflow::Model)]
+/// struct Note { id: i64, text: String }
+///
+/// let a = DataFlow::new("sqlite::memory:")?;
+/// let b = DataFlow::new(":memory:")?;
+/// a.model::<Note>()?;
+/// b.model::<Note>()?;
+/// assert_ne!(a.instance_id(), b.instance_id());
+///
+/// // Both hold `NoteCreateNode`; each entry is reachable by its qualified name.
+/// let registry = NodeRegistry::global();
+/// assert!(registry.contains(&format!("NoteCreateNode@{}", a.instance_id())));
+/// assert!(registry.contains(&format!("NoteCreateNode@{}", b.instance_id())));
+///
+/// // Cleaning up `b` leaves `a`'s nodes in place.
+/// assert_eq!(b.cleanup_nodes(), 10);
+/// assert!(registry.contains(&format!("NoteCreateNode@{}", a.instance_id())));
+/// # Ok::<(), dataflow::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct DataFlow {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: InstanceId,
+    store: Arc<Store>,
+    auto_migrate: bool,
+    collision: Collision,
+    models: Mutex<Vec<Arc<ModelState>>>,
+}
+
+impl fmt::Debug for DataFlow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataFlow")
+            .field("id", &self.inner.id)
+            .field("backend", &self.inner.store.backend())
+            .field("location", &self.inner.store.location())
+            .field("models", &self.models())
+            .finish()
+    }
+}
+
+impl DataFlow {
+    /// An instance on the database at `url`, with default options. Checks the URL; connects
+    /// on first use.
+    ///
+    /// URLs: `sqlite::memory:` or `:memory:` (a private in-memory database), `sqlite://path`,
+    /// `sqlite:///abs/path`, a path ending in `.db`, `postgres://`, `postgresql://`,
+    /// `mysql://`, `mariadb://`.
+    pub fn new(url: &str) -> Result<DataFlow> {
+        Self::builder(url).build()
+    }
+
+    /// Like [`new`](Self::new), and connects at once, so an unreachable database is an
+    /// error here.
+    pub async fn connect(url: &str) -> Result<DataFlow> {
+        Self::builder(url).connect().await
+    }
+
+    /// Options before building: see [`DataFlowBuilder`].
+    pub fn builder(url: &str) -> DataFlowBuilder {
+        DataFlowBuilder {
+            url: url.to_owned(),
+            auto_migrate: true,
+            collision: Collision::Shadow,
+            settings: PoolSettings {
+                max_connections: None,
+                connect_timeout: Duration::from_secs(10),
+            },
+        }
+    }
+
+    /// This instance's id, `df_<n>`: unique in the process, never reused.
+    pub fn instance_id(&self) -> InstanceId {
+        self.inner.id
+    }
+
+    /// The kind of database behind this instance.
+    pub fn backend(&self) -> Backend {
+        self.inner.store.backend()
+    }
+
+    /// Registers model `M`: its ten nodes go into the global registry, owned by this
+    /// instance. With auto-migrate (the default) its table is created before its first node
+    /// runs.
+    ///
+    /// Registering the same model name twice on one instance is an error.
+    pub fn model<M: Model>(&self) -> Result<()> {
+        self.register_model(M::schema().clone())
+    }
+
+    /// Registers a model described at run time (what `model::<M>()` does with `M`'s schema).
+    pub fn register_model(&self, schema: ModelSchema) -> Result<()> {
+        schema.validate()?;
+        let mut models = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
+        if models.iter().any(|m| m.name() == schema.name()) {
+            return Err(Error::DuplicateModel {
+                model: schema.name().to_owned(),
+                instance: self.inner.id,
+            });
+        }
+        let model = Arc::new(ModelState::new(schema, self.inner.auto_migrate));
+        let registrations = nodes::generate(&model, &self.inner.store, self.inner.id);
+        NodeRegistry::global().register_owned(
+            Owner::Instance(self.inner.id),
+            registrations,
+            self.inner.collision,
+        )?;
+        models.push(model);
+        Ok(())
+    }
+
+    /// The names of the models registered on this instance, in registration order.
+    pub fn models(&self) -> Vec<String> {
+        let models = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
+        models.iter().map(|m| m.name().to_owned()).collect()
+    }
+
+    /// The node names this instance holds in the global registry, sorted.
+    pub fn nodes(&self) -> Vec<String> {
+        NodeRegistry::global().names_owned_by(Owner::Instance(self.inner.id))
+    }
+
+    /// Removes exactly this instance's entries from the global registry (never another
+    /// instance's entry of the same name) and forgets its models. Returns how many entries
+    /// were removed; a second call returns 0.
+    pub fn cleanup_nodes(&self) -> usize {
+        self.inner.cleanup()
+    }
+
+    /// A workflow builder bound to this instance: short node names resolve to this
+    /// instance's nodes, and to the rest of the registry (built-in nodes) otherwise.
+    pub fn workflow(&self) -> WorkflowBuilder {
+        WorkflowBuilder::bound_to(self.inner.id)
+    }
+
+    /// Creates the tables of every registered model now, instead of before first use.
+    pub async fn migrate(&self) -> Result<()> {
+        let store = Arc::clone(&self.inner.store);
+        let models: Vec<Arc<ModelState>> = self
+            .inner
+            .models
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        engine::run(async move {
+            for model in models {
+                model.create_table(&store).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Opens a connection now: an unreachable database is an error that names it.
+    pub async fn ping(&self) -> Result<()> {
+        let store = Arc::clone(&self.inner.store);
+        engine::run(async move { store.session().await.map(drop) }).await
+    }
+
+    /// Closes the pool: waits for connections in use to come back and closes them all. Later
+    /// database work on this instance fails.
+    pub async fn close(&self) {
+        let store = Arc::clone(&self.inner.store);
+        engine::run(async move { store.close().await }).await
+    }
+}
+
+impl Inner {
+    fn cleanup(&self) -> usize {
+        self.models
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        NodeRegistry::global().unregister_owner(Owner::Instance(self.id))
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.cleanup();
+        engine::spawn_detached(self.store.closer());
+    }
+}
+
+/// Options for a [`DataFlow`], from [`DataFlow::builder`].
+///
+/// ```
+/// use dataflow::{Collision, DataFlow};
+///
+/// let db = DataFlow::builder("sqlite::memory:")
+///     .auto_migrate(true)
+///     .on_collision(Collision::Error)
+///     .max_connections(2)
+///     .build()?;
+/// # Ok::<(), dataflow::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `.build()` or `.connect().await`"]
+pub struct DataFlowBuilder {
+    url: String,
+    auto_migrate: bool,
+    collision: Collision,
+    settings: PoolSettings,
+}
+
+impl DataFlowBuilder {
+    /// Create each model's table (if missing) before its first node runs. Default: true.
+    pub fn auto_migrate(mut self, auto_migrate: bool) -> Self {
+        self.auto_migrate = auto_migrate;
+        self
+    }
+
+    /// What to do when a model's node names are held by another live instance.
+    /// Default: [`Collision::Shadow`].
+    pub fn on_collision(mut self, collision: Collision) -> Self {
+        self.collision = collision;
+        self
+    }
+
+    /// The most connections the pool opens. Default: 4 for SQLite, 5 for servers.
+    pub fn max_connections(mut self, max: u32) -> Self {
+        self.settings.max_connections = Some(max);
+        self
+    }
+
+    /// How long to wait for a connection before giving up with [`Error::Connect`].
+    /// Default: 10 seconds.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.connect_timeout = timeout;
+        self
+    }
+
+    /// Builds the instance; connects on first use.
+    pub fn build(self) -> Result<DataFlow> {
+        let target = url::parse(&self.url)?;
+        let store = Store::open(target, &self.settings);
+        Ok(DataFlow {
+            inner: Arc::new(Inner {
+                id: InstanceId::next(),
+                store: Arc::new(store),
+                auto_migrate: self.auto_migrate,
+                collision: self.collision,
+                models: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Builds the instance and connects at once.
+    pub async fn connect(self) -> Result<DataFlow> {
+        let db = self.build()?;
+        db.ping().await?;
+        Ok(db)
+    }
+}

@@ -1,0 +1,81 @@
+//! Workflows over a database, with a node registry that stays isolated across instances.
+//!
+//! A [`DataFlow`] instance is one database behind a connection pool (SQLite, PostgreSQL or
+//! MySQL/MariaDB). Registering a [`Model`] on it creates the model's table and ten nodes
+//! (`UserCreateNode`, `UserReadNode`, ..., `UserBulkUpsertNode`) in the process-wide
+//! [`NodeRegistry`]. A [`WorkflowBuilder`] wires nodes into a graph, and a
+//! [`LocalRuntime`] runs it.
+//!
+//! ```
+//! use dataflow::{DataFlow, LocalRuntime, Model, WorkflowBuilder};
+//! use serde_json::json;
+//!
+//! #[derive(Model)]
+//! struct User {
+//!     id: String,
+//!     name: String,
+//!     age: Option<i32>,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> dataflow::Result<()> {
+//! let db = DataFlow::new("sqlite::memory:")?;
+//! db.model::<User>()?;
+//! assert_eq!(db.nodes().len(), 10);
+//!
+//! let mut wf = db.workflow();
+//! wf.add_node("UserCreateNode", "create", json!({"id": "u1", "name": "Alice", "age": 31}))
+//!   .add_node("UserReadNode", "read", json!({}))
+//!   .add_connection("create", "id", "read", "id");
+//! let (results, _run) = LocalRuntime::new().execute(&wf.build()?).await?;
+//! assert_eq!(results["read"]["name"], "Alice");
+//!
+//! // The nodes belong to this instance: dropping it (or `cleanup_nodes()`) removes them.
+//! assert_eq!(db.cleanup_nodes(), 10);
+//! assert_eq!(db.cleanup_nodes(), 0);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Isolation
+//!
+//! Two instances may register the same model. Each registration has an [`Owner`]; the
+//! newest is what an unqualified name finds, every entry is also reachable as
+//! `"UserCreateNode@df_7"`, and a builder from [`DataFlow::workflow`] resolves short names
+//! to its own instance's nodes. Cleaning up one instance never removes another's entries.
+//!
+//! # Runtimes
+//!
+//! Database work runs on a small runtime owned by the crate, so one instance can be used
+//! from synchronous code ([`blocking::LocalRuntime`]), from any tokio runtime, and from
+//! several runtimes in turn.
+
+pub mod blocking;
+mod db;
+mod error;
+mod filter;
+mod instance;
+mod model;
+mod node;
+mod nodes;
+mod registry;
+mod runtime;
+mod workflow;
+
+pub use crate::db::Backend;
+pub use crate::error::{Error, Result, WorkflowProblem};
+pub use crate::instance::{DataFlow, DataFlowBuilder};
+pub use crate::model::{table_name, validate_identifier, FieldDef, FieldType, Model, ModelSchema};
+pub use crate::node::{Node, NodeFuture, NodeKind, Params};
+pub use crate::registry::{Collision, InstanceId, NodeRegistry, Owner, RegistryEntry};
+pub use crate::runtime::{LocalRuntime, Results, RunId};
+pub use crate::workflow::{Workflow, WorkflowBuilder};
+
+#[doc = include_str!("derive_model.md")]
+pub use dataflow_macros::Model;
+
+/// Support for generated code. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use std::sync::OnceLock;
+}

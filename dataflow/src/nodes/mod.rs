@@ -1,0 +1,445 @@
+//! The ten nodes generated for every model, and the built-in nodes.
+//!
+//! **Invariant:** a generated node holds a weak handle to its instance's database, never
+//! the instance itself: registry entries and built workflows never keep an instance alive.
+
+pub(crate) mod builtin;
+mod bulk;
+mod crud;
+
+use std::sync::{Arc, Weak};
+
+use serde_json::{Map, Value};
+
+use crate::db::sql::{self, QueryBuilder, SqlQuery};
+use crate::db::value::{self, Column, SqlValue};
+use crate::db::{engine, Backend, Session, Store};
+use crate::error::{Error, Result};
+use crate::filter::Filter;
+use crate::model::ModelSchema;
+use crate::node::{Node, NodeFuture, NodeKind, Params};
+use crate::registry::{InstanceId, Registration};
+
+/// A model registered on an instance, shared by its ten nodes.
+#[derive(Debug)]
+pub(crate) struct ModelState {
+    pub(crate) schema: ModelSchema,
+    pub(crate) columns: Vec<Column>,
+    auto_migrate: bool,
+    table_ready: tokio::sync::OnceCell<()>,
+}
+
+impl ModelState {
+    pub(crate) fn new(schema: ModelSchema, auto_migrate: bool) -> Self {
+        let columns = sql::columns(&schema);
+        ModelState {
+            schema,
+            columns,
+            auto_migrate,
+            table_ready: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        self.schema.name()
+    }
+
+    fn table(&self) -> &str {
+        self.schema.table()
+    }
+
+    /// Creates the table once, before the first node of the model runs (with auto-migrate).
+    pub(crate) async fn ensure_table(&self, store: &Store) -> Result<()> {
+        if !self.auto_migrate {
+            return Ok(());
+        }
+        self.create_table(store).await
+    }
+
+    /// Creates the table if it does not exist, once per instance.
+    pub(crate) async fn create_table(&self, store: &Store) -> Result<()> {
+        self.table_ready
+            .get_or_try_init(|| async {
+                let mut session = store.session().await?;
+                session
+                    .execute(&sql::create_table(store.backend(), &self.schema))
+                    .await?;
+                Ok::<_, Error>(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    fn field_names(&self) -> Vec<String> {
+        self.schema
+            .fields()
+            .iter()
+            .map(|f| f.name.clone())
+            .collect()
+    }
+}
+
+/// The ten registrations for `model` on the instance `instance`.
+pub(crate) fn generate(
+    model: &Arc<ModelState>,
+    store: &Arc<Store>,
+    instance: InstanceId,
+) -> Vec<Registration> {
+    NodeKind::GENERATED
+        .iter()
+        .map(|&kind| {
+            let name = kind.node_name(model.name());
+            Registration {
+                name: name.clone(),
+                model: Some(model.name().to_owned()),
+                kind,
+                node: Arc::new(ModelNode {
+                    kind,
+                    name,
+                    model: Arc::clone(model),
+                    store: Arc::downgrade(store),
+                    instance,
+                }),
+            }
+        })
+        .collect()
+}
+
+struct ModelNode {
+    kind: NodeKind,
+    name: String,
+    model: Arc<ModelState>,
+    store: Weak<Store>,
+    instance: InstanceId,
+}
+
+impl Node for ModelNode {
+    fn run(&self, params: Params) -> NodeFuture<'_> {
+        Box::pin(async move {
+            let store = self.store.upgrade().ok_or_else(|| Error::InstanceGone {
+                node: self.name.clone(),
+                instance: self.instance,
+            })?;
+            let op = Op {
+                node: self.name.clone(),
+                model: Arc::clone(&self.model),
+                store,
+            };
+            let kind = self.kind;
+            engine::run(async move { op.run(kind, params).await }).await
+        })
+    }
+}
+
+/// One run of a generated node: what it needs, owned, so it can move to the engine.
+pub(crate) struct Op {
+    node: String,
+    model: Arc<ModelState>,
+    store: Arc<Store>,
+}
+
+impl Op {
+    async fn run(self, kind: NodeKind, params: Params) -> Result<Value> {
+        self.model.ensure_table(&self.store).await?;
+        match kind {
+            NodeKind::Create => self.create(params).await,
+            NodeKind::Read => self.read(params).await,
+            NodeKind::Update => self.update(params).await,
+            NodeKind::Delete => self.delete(params).await,
+            NodeKind::List => self.list(params).await,
+            NodeKind::Upsert => self.upsert(params).await,
+            NodeKind::BulkCreate => self.bulk_create(params).await,
+            NodeKind::BulkUpdate => self.bulk_update(params).await,
+            NodeKind::BulkDelete => self.bulk_delete(params).await,
+            NodeKind::BulkUpsert => self.bulk_upsert(params).await,
+            NodeKind::Custom => unreachable!("generated nodes are never Custom"),
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+
+    fn query(&self) -> QueryBuilder {
+        QueryBuilder::new(self.backend())
+    }
+
+    fn context(&self, what: &str) -> String {
+        format!("{} {what}", self.node)
+    }
+
+    /// Checks that the parameters only use `allowed` names.
+    fn check_params(&self, params: &Params, allowed: &[&str]) -> Result<()> {
+        crate::filter::check_keys(params, allowed, &self.context("parameters"))
+    }
+
+    /// The parameter `key` as a JSON object, if present.
+    fn object<'p>(&self, params: &'p Params, key: &str) -> Result<Option<&'p Map<String, Value>>> {
+        match params.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(object)) => Ok(Some(object)),
+            Some(other) => Err(Error::invalid_value(key, "a JSON object", other)),
+        }
+    }
+
+    fn flag(&self, params: &Params, key: &str, default: bool) -> Result<bool> {
+        match params.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(other) => Err(Error::invalid_value(key, "true or false", other)),
+        }
+    }
+
+    fn count(&self, params: &Params, key: &str) -> Result<Option<u64>> {
+        match params.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| Error::invalid_value(key, "a non-negative integer", v)),
+        }
+    }
+
+    /// The filter in `params[key]`, checked against the model.
+    fn filter(&self, params: &Params, key: &str) -> Result<Filter> {
+        Filter::parse(
+            &self.model.columns,
+            params.get(key).unwrap_or(&Value::Null),
+            &self.context(key),
+        )
+    }
+
+    /// `id` converted to the primary key's type.
+    fn id_value(&self, id: &Value) -> Result<SqlValue> {
+        let pk = self
+            .model
+            .schema
+            .primary_key()
+            .expect("validated schemas have an id");
+        value::to_sql("id", pk.ty, false, id)
+    }
+
+    /// The id a node names: `params.id`, or `params.filter.id`.
+    fn target_id(&self, params: &Params) -> Result<Value> {
+        if let Some(id) = params.get("id") {
+            return Ok(id.clone());
+        }
+        let filter = self.object(params, "filter")?;
+        match filter.map(|f| (f.get("id"), f.len())) {
+            Some((Some(id), 1)) if !id.is_object() => Ok(id.clone()),
+            Some((_, n)) if n > 0 => Err(Error::invalid_param(
+                "filter",
+                format!("{} addresses one row by `filter: {{\"id\": ..}}`; use the bulk node to match other fields", self.node),
+            )),
+            _ => Err(Error::MissingField {
+                context: self.context("parameters"),
+                field: "id".to_owned(),
+            }),
+        }
+    }
+
+    /// Field values for an insert (`for_insert`) or an update, checked against the model.
+    fn values(
+        &self,
+        fields: &Map<String, Value>,
+        context: &str,
+        for_insert: bool,
+    ) -> Result<Vec<(String, SqlValue)>> {
+        let schema = &self.model.schema;
+        let mut out = Vec::with_capacity(fields.len() + 2);
+        for (name, v) in fields {
+            let def = schema
+                .field_def(name)
+                .filter(|_| for_insert || name != "id")
+                .ok_or_else(|| Error::UnknownField {
+                    context: context.to_owned(),
+                    field: name.clone(),
+                    expected: self
+                        .model
+                        .field_names()
+                        .into_iter()
+                        .filter(|f| for_insert || f != "id")
+                        .collect(),
+                })?;
+            if name == "id" && v.is_null() && schema.primary_key_auto_increments() {
+                continue;
+            }
+            out.push((name.clone(), value::to_sql(name, def.ty, def.nullable, v)?));
+        }
+        if for_insert {
+            for def in schema.fields() {
+                let auto = def.name == "id" && schema.primary_key_auto_increments();
+                if !def.nullable && !auto && !fields.contains_key(&def.name) {
+                    return Err(Error::MissingField {
+                        context: context.to_owned(),
+                        field: def.name.clone(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `INSERT INTO table (cols) VALUES (..), (..)`; `rows` all follow `columns`.
+    fn insert_sql(
+        &self,
+        columns: &[String],
+        rows: Vec<Vec<SqlValue>>,
+        conflict: Conflict,
+    ) -> QueryBuilder {
+        let backend = self.backend();
+        let mut q = self.query();
+        q.push("INSERT INTO ")
+            .push_ident(self.model.table())
+            .push(" (");
+        q.push_list(columns, |q, c| {
+            q.push_ident(c);
+        });
+        q.push(") VALUES ");
+        q.push_list(rows, |q, row| {
+            q.push("(");
+            q.push_list(row, |q, v| {
+                q.push_bind(v);
+            });
+            q.push(")");
+        });
+        let updated: Vec<&String> = columns
+            .iter()
+            .filter(|c| *c != "id" && *c != "created_at")
+            .collect();
+        match (conflict, backend) {
+            (Conflict::Error, _) => {}
+            (Conflict::Skip, Backend::MySql) => {
+                q.push(" ON DUPLICATE KEY UPDATE ")
+                    .push_ident("id")
+                    .push(" = ")
+                    .push_ident("id");
+            }
+            (Conflict::Skip, _) => {
+                q.push(" ON CONFLICT DO NOTHING");
+            }
+            (Conflict::Update, Backend::MySql) => {
+                q.push(" ON DUPLICATE KEY UPDATE ");
+                q.push_list(updated, |q, c| {
+                    q.push_ident(c).push(" = VALUES(").push_ident(c).push(")");
+                });
+            }
+            (Conflict::Update, _) => {
+                q.push(" ON CONFLICT (")
+                    .push_ident("id")
+                    .push(") DO UPDATE SET ");
+                q.push_list(updated, |q, c| {
+                    q.push_ident(c).push(" = excluded.").push_ident(c);
+                });
+            }
+        }
+        q
+    }
+
+    /// Inserts one row and reads it back.
+    async fn insert_one(
+        &self,
+        session: &mut Session,
+        mut values: Vec<(String, SqlValue)>,
+    ) -> Result<Map<String, Value>> {
+        let now = SqlValue::DateTime(value::now());
+        values.push(("created_at".to_owned(), now.clone()));
+        values.push(("updated_at".to_owned(), now));
+        let (columns, row): (Vec<String>, Vec<SqlValue>) = values.into_iter().unzip();
+        let explicit_id = columns
+            .iter()
+            .position(|c| c == "id")
+            .map(|i| row[i].clone());
+        let mut q = self.insert_sql(&columns, vec![row], Conflict::Error);
+        if returning(self.backend()) {
+            self.push_returning(&mut q);
+            return self.fetch_one(session, q.build()).await;
+        }
+        let done = session.execute(&q.build()).await?;
+        let id = match explicit_id {
+            Some(id) => id,
+            None => self.id_value(&Value::from(done.last_insert_id.unwrap_or_default()))?,
+        };
+        self.select_by_id(session, id).await?.ok_or_else(|| {
+            Error::Database(sqlx::Error::Protocol(
+                "an inserted row could not be read back".to_owned(),
+            ))
+        })
+    }
+
+    fn push_returning(&self, q: &mut QueryBuilder) {
+        q.push(" RETURNING ");
+        q.push_list(&self.model.columns, |q, c| {
+            q.push_ident(&c.name);
+        });
+    }
+
+    async fn fetch_one(&self, session: &mut Session, q: SqlQuery) -> Result<Map<String, Value>> {
+        session
+            .fetch(&q, &self.model.columns)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Database(sqlx::Error::RowNotFound))
+    }
+
+    async fn select(
+        &self,
+        session: &mut Session,
+        filter: &Filter,
+        tail: &str,
+    ) -> Result<Vec<Map<String, Value>>> {
+        let mut q = self.query();
+        sql::push_select(&mut q, self.model.table(), &self.model.columns);
+        filter.push_where(&mut q);
+        q.push(tail);
+        session.fetch(&q.build(), &self.model.columns).await
+    }
+
+    async fn select_by_id(
+        &self,
+        session: &mut Session,
+        id: SqlValue,
+    ) -> Result<Option<Map<String, Value>>> {
+        let rows = self.select(session, &Filter::equal("id", id), "").await?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// `UPDATE table SET fields, updated_at WHERE filter`.
+    fn update_sql(&self, mut values: Vec<(String, SqlValue)>, filter: &Filter) -> QueryBuilder {
+        values.push(("updated_at".to_owned(), SqlValue::DateTime(value::now())));
+        let mut q = self.query();
+        q.push("UPDATE ")
+            .push_ident(self.model.table())
+            .push(" SET ");
+        q.push_list(values, |q, (c, v)| {
+            q.push_ident(&c).push(" = ").push_bind(v);
+        });
+        filter.push_where(&mut q);
+        q
+    }
+
+    fn not_found(&self, id: &Value) -> Error {
+        Error::NotFound {
+            model: self.model.name().to_owned(),
+            id: id.to_string(),
+        }
+    }
+}
+
+/// Whether `INSERT/UPDATE ... RETURNING` can read rows back in the same statement.
+fn returning(backend: Backend) -> bool {
+    matches!(backend, Backend::Sqlite | Backend::Postgres)
+}
+
+/// What a bulk insert does with a row whose id exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conflict {
+    Error,
+    Skip,
+    Update,
+}

@@ -1,0 +1,203 @@
+//! [`LocalRuntime`]: runs a [`Workflow`] node by node.
+
+use std::fmt;
+use std::ops::Index;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Map, Value};
+
+use crate::db::engine;
+use crate::error::{Error, Result};
+use crate::workflow::{Step, Workflow};
+
+/// Runs workflows. One runtime runs any number of workflows, one after another or at once.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> dataflow::Result<()> {
+/// use dataflow::{LocalRuntime, WorkflowBuilder};
+/// use serde_json::json;
+///
+/// let mut wf = WorkflowBuilder::new();
+/// wf.add_node("PassthroughNode", "only", json!({"x": 1}));
+/// let (results, run) = LocalRuntime::new().execute(&wf.build()?).await?;
+/// assert_eq!(results["only"]["x"], 1);
+/// assert!(run.to_string().starts_with("run_"));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct LocalRuntime {
+    _private: (),
+}
+
+impl LocalRuntime {
+    /// A runtime.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `workflow`, each node after the nodes it reads from. A failing node stops the
+    /// run with [`Error::NodeFailed`], which names the node id, its type and the cause.
+    pub async fn execute(&self, workflow: &Workflow) -> Result<(Results, RunId)> {
+        let workflow = workflow.clone();
+        engine::run(run(workflow)).await
+    }
+}
+
+pub(crate) async fn run(workflow: Workflow) -> Result<(Results, RunId)> {
+    let run_id = RunId::next();
+    let mut outputs: Vec<Value> = Vec::with_capacity(workflow.steps.len());
+    for step in workflow.steps.iter() {
+        let params = inputs(step, &workflow, &outputs).map_err(|e| failed(step, e))?;
+        let output = step.node.run(params).await.map_err(|e| failed(step, e))?;
+        outputs.push(output);
+    }
+    let results = workflow
+        .steps
+        .iter()
+        .map(|s| s.id.clone())
+        .zip(outputs)
+        .collect();
+    Ok((Results(results), run_id))
+}
+
+fn failed(step: &Step, source: Error) -> Error {
+    Error::NodeFailed {
+        node_id: step.id.clone(),
+        node_type: step.resolved_as.clone(),
+        source: Box::new(source),
+    }
+}
+
+/// The step's parameters with its connections applied.
+fn inputs(step: &Step, workflow: &Workflow, outputs: &[Value]) -> Result<Map<String, Value>> {
+    let mut params = step.params.clone();
+    for input in &step.inputs {
+        let source = &workflow.steps[input.source];
+        let value = lookup(&outputs[input.source], &input.output).ok_or_else(|| {
+            Error::invalid_param(
+                &input.input,
+                format!("node `{}` has no output `{}`", source.id, input.output),
+            )
+        })?;
+        set_path(&mut params, &input.input, value.clone());
+    }
+    Ok(params)
+}
+
+/// The value at a dotted path (`"records.0.id"`); `""` is the whole value.
+fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
+    if path.is_empty() {
+        return Some(value);
+    }
+    path.split('.').try_fold(value, |v, key| match v {
+        Value::Object(map) => map.get(key),
+        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    })
+}
+
+/// Sets `params[a][b] = value` for the path `"a.b"`, making objects on the way.
+fn set_path(params: &mut Map<String, Value>, path: &str, value: Value) {
+    let mut keys = path.split('.').peekable();
+    let mut map = params;
+    while let Some(key) = keys.next() {
+        if keys.peek().is_none() {
+            map.insert(key.to_owned(), value);
+            return;
+        }
+        let slot = map
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        map = slot.as_object_mut().expect("made an object above");
+    }
+}
+
+/// The id of one run, displayed `run_<n>`: unique in the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId(u64);
+
+impl RunId {
+    fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        RunId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "run_{}", self.0)
+    }
+}
+
+/// The output of each node of a run, by node id: `results["create"]["id"]`.
+///
+/// Indexing with an id that did not run gives `Value::Null`, as `serde_json` does.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct Results(Map<String, Value>);
+
+impl Results {
+    /// The output of node `id`.
+    pub fn get(&self, id: &str) -> Option<&Value> {
+        self.0.get(id)
+    }
+
+    /// The outputs, by node id.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.0.iter()
+    }
+
+    /// How many nodes ran.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no node ran.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The outputs as a JSON object.
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
+    }
+}
+
+impl Index<&str> for Results {
+    type Output = Value;
+
+    fn index(&self, id: &str) -> &Value {
+        static NULL: Value = Value::Null;
+        self.0.get(id).unwrap_or(&NULL)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_reach_into_objects_and_arrays() {
+        let v = json!({"records": [{"id": 7}], "count": 1});
+        assert_eq!(lookup(&v, "records.0.id"), Some(&json!(7)));
+        assert_eq!(lookup(&v, ""), Some(&v));
+        assert_eq!(lookup(&v, "records.1.id"), None);
+        assert_eq!(lookup(&v, "count.x"), None);
+    }
+
+    #[test]
+    fn dotted_inputs_nest() {
+        let mut params = Map::new();
+        set_path(&mut params, "filter.id", json!(3));
+        set_path(&mut params, "limit", json!(1));
+        assert_eq!(
+            Value::Object(params),
+            json!({"filter": {"id": 3}, "limit": 1})
+        );
+    }
+}

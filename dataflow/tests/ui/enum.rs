@@ -1,0 +1,9 @@
+use dataflow::Model;
+
+#[derive(Model)]
+enum User {
+    Admin { id: String },
+    Guest { id: String },
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use dataflow::Model;
+
+#[derive(Model)]
+struct ThisModelNameIsFarTooLongToBeATableNameInPostgresWhichStopsAtSixtyThree {
+    id: String,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use dataflow::Model;
+
+#[derive(Model)]
+struct User {
+    user_id: String,
+    name: String,
+}
+
+fn main() {}

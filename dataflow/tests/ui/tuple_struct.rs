@@ -1,0 +1,6 @@
+use dataflow::Model;
+
+#[derive(Model)]
+struct User(String, i32);
+
+fn main() {}

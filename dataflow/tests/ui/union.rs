@@ -1,0 +1,9 @@
+use dataflow::Model;
+
+#[derive(Model)]
+union Number {
+    id: i64,
+    value: f64,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use dataflow::Model;
+
+#[derive(Model)]
+#[dataflow(table = "people", schema = "public")]
+struct Person {
+    id: String,
+}
+
+fn main() {}

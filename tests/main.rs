@@ -1,0 +1,13 @@
+//! Integration tests of the dataflow workspace. One binary, one module per area.
+//!
+//! Tests marked "on every backend" run on SQLite (file and memory), and on PostgreSQL and
+//! MariaDB when `DATAFLOW_TEST_POSTGRES_URL` / `DATAFLOW_TEST_MYSQL_URL` are set.
+
+mod models;
+
+mod bad_input;
+mod crud;
+mod isolation;
+mod registry;
+mod runtimes;
+mod workflow;
