@@ -10,4 +10,5 @@ mod crud;
 mod isolation;
 mod registry;
 mod runtimes;
+mod transaction;
 mod workflow;

@@ -45,7 +45,12 @@ pub struct DataFlow {
 }
 
 struct Inner {
+    /// The URL, password hidden.
+    url: String,
+    transaction: bool,
     id: InstanceId,
+    /// The thread that built the instance: under libtest, the test it belongs to.
+    created_by: Option<Arc<str>>,
     store: Arc<Store>,
     auto_migrate: bool,
     collision: Collision,
@@ -89,6 +94,7 @@ impl DataFlow {
             settings: PoolSettings {
                 max_connections: None,
                 connect_timeout: Duration::from_secs(10),
+                transaction: false,
             },
         }
     }
@@ -96,6 +102,29 @@ impl DataFlow {
     /// This instance's id, `df_<n>`: unique in the process, never reused.
     pub fn instance_id(&self) -> InstanceId {
         self.inner.id
+    }
+
+    /// The name of the thread that built this instance. libtest runs each test on a thread
+    /// named after the test, so in a test suite this names the test the instance belongs to.
+    pub fn created_by(&self) -> Option<&str> {
+        self.inner.created_by.as_deref()
+    }
+
+    /// The database URL, with any password hidden.
+    pub fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    /// Whether the instance runs in transaction mode (see
+    /// [`DataFlowBuilder::transaction_mode`]).
+    pub fn transaction_mode(&self) -> bool {
+        self.inner.transaction
+    }
+
+    /// The schemas of the models registered on this instance, in registration order.
+    pub fn model_schemas(&self) -> Vec<ModelSchema> {
+        let models = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
+        models.iter().map(|m| m.schema.clone()).collect()
     }
 
     /// The kind of database behind this instance.
@@ -128,6 +157,7 @@ impl DataFlow {
             Owner::Instance(self.inner.id),
             registrations,
             self.inner.collision,
+            self.inner.created_by.clone(),
         )?;
         models.push(model);
         Ok(())
@@ -178,14 +208,19 @@ impl DataFlow {
     /// Opens a connection now: an unreachable database is an error that names it.
     pub async fn ping(&self) -> Result<()> {
         let store = Arc::clone(&self.inner.store);
-        engine::run(async move { store.session().await.map(drop) }).await
+        engine::run(async move { store.session().await?.finish(Ok(())).await }).await
     }
 
     /// Closes the pool: waits for connections in use to come back and closes them all. Later
-    /// database work on this instance fails.
+    /// database work on this instance fails. In transaction mode this rolls everything back.
     pub async fn close(&self) {
-        let store = Arc::clone(&self.inner.store);
-        engine::run(async move { store.close().await }).await
+        engine::run(self.inner.store.closer()).await
+    }
+
+    /// [`close`](Self::close), blocking the calling thread until it is done. Works from
+    /// synchronous code and from inside any runtime (the work runs on the crate's engine).
+    pub fn close_blocking(&self) {
+        engine::block_on(self.inner.store.closer())
     }
 }
 
@@ -254,13 +289,40 @@ impl DataFlowBuilder {
         self
     }
 
+    /// Transaction mode, for tests: the instance runs on one connection inside a
+    /// transaction that is never committed, so closing or dropping the instance rolls back
+    /// everything it did. Nodes' own transactions become savepoints. PostgreSQL and SQLite
+    /// only (MySQL commits on `CREATE TABLE`); work that needs a real commit or several
+    /// connections at once does not fit this mode. Default: false.
+    ///
+    /// ```
+    /// let db = dataflow::DataFlow::builder("sqlite::memory:").transaction_mode(true).build()?;
+    /// assert!(db.transaction_mode());
+    /// # Ok::<(), dataflow::Error>(())
+    /// ```
+    pub fn transaction_mode(mut self, enabled: bool) -> Self {
+        self.settings.transaction = enabled;
+        self
+    }
+
     /// Builds the instance; connects on first use.
     pub fn build(self) -> Result<DataFlow> {
         let target = url::parse(&self.url)?;
+        if self.settings.transaction && target.backend() == Backend::MySql {
+            return Err(Error::InvalidUrl {
+                url: url::redact(&self.url),
+                reason: "transaction mode needs transactional DDL, and MySQL/MariaDB commit on \
+                         CREATE TABLE; use a database of the test's own instead"
+                    .to_owned(),
+            });
+        }
         let store = Store::open(target, &self.settings);
         Ok(DataFlow {
             inner: Arc::new(Inner {
+                url: url::redact(&self.url),
+                transaction: self.settings.transaction,
                 id: InstanceId::next(),
+                created_by: std::thread::current().name().map(Arc::from),
                 store: Arc::new(store),
                 auto_migrate: self.auto_migrate,
                 collision: self.collision,

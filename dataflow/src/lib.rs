@@ -67,7 +67,9 @@ pub use crate::error::{Error, Result, WorkflowProblem};
 pub use crate::instance::{DataFlow, DataFlowBuilder};
 pub use crate::model::{table_name, validate_identifier, FieldDef, FieldType, Model, ModelSchema};
 pub use crate::node::{Node, NodeFuture, NodeKind, Params};
-pub use crate::registry::{Collision, InstanceId, NodeRegistry, Owner, RegistryEntry};
+pub use crate::registry::{
+    Collision, InstanceId, NodeRegistry, Owner, RegistryEntry, RegistryObserver,
+};
 pub use crate::runtime::{LocalRuntime, Results, RunId};
 pub use crate::workflow::{Workflow, WorkflowBuilder};
 

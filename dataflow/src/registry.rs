@@ -95,7 +95,9 @@ pub struct RegistryEntry {
     pub model: Option<String>,
     /// What it does.
     pub kind: NodeKind,
-    /// The name of the thread that registered it (libtest names threads after tests).
+    /// The test it belongs to: the name of the thread that created the owning instance
+    /// (for static entries, the thread that registered it). libtest runs each test on a
+    /// thread named after the test.
     pub registered_by: Option<String>,
 }
 
@@ -169,6 +171,21 @@ pub(crate) struct Resolved {
 pub struct NodeRegistry {
     table: ArcSwap<Table>,
     writer: Mutex<()>,
+    observer: OnceLock<Arc<dyn RegistryObserver>>,
+}
+
+/// Told of what happens in a registry, on the thread where it happens: the hook the
+/// testing toolkit's isolation check traces registry access with.
+///
+/// Calls come after the change is published; keep them cheap, and do not call back into
+/// the registry's writing methods from them.
+pub trait RegistryObserver: Send + Sync + 'static {
+    /// `owner` registered `name`.
+    fn registered(&self, name: &str, owner: Owner);
+    /// A lookup of `name` found `owner`'s entry.
+    fn resolved(&self, name: &str, owner: Owner);
+    /// `owner`'s entry of `name` was removed.
+    fn unregistered(&self, name: &str, owner: Owner);
 }
 
 impl fmt::Debug for NodeRegistry {
@@ -194,6 +211,7 @@ impl NodeRegistry {
         NodeRegistry {
             table: ArcSwap::from_pointee(Table::new()),
             writer: Mutex::new(()),
+            observer: OnceLock::new(),
         }
     }
 
@@ -226,6 +244,7 @@ impl NodeRegistry {
                 node,
             }],
             Collision::Shadow,
+            None,
         )
     }
 
@@ -250,10 +269,22 @@ impl NodeRegistry {
                 .find(|slot| slot.owner == Owner::Instance(id)),
             None => table.get(name)?.last(),
         };
-        found.map(|slot| Resolved {
+        let found = found.map(|slot| Resolved {
             owner: slot.owner,
             node: Arc::clone(&slot.node),
-        })
+        });
+        if let (Some(observer), Some(found)) = (self.observer.get(), &found) {
+            let base = name.split('@').next().unwrap_or(name);
+            observer.resolved(base, found.owner);
+        }
+        found
+    }
+
+    /// Installs `observer`, told of every registration, lookup and removal from now on.
+    /// There is at most one per registry; returns `false` (and drops `observer`) if one is
+    /// installed already.
+    pub fn set_observer(&self, observer: Arc<dyn RegistryObserver>) -> bool {
+        self.observer.set(observer).is_ok()
     }
 
     /// Every registered name, sorted, each once.
@@ -299,17 +330,30 @@ impl NodeRegistry {
 
     /// Removes every registration of each name. Returns how many names were present.
     pub fn unregister_nodes<S: AsRef<str>>(&self, names: &[S]) -> usize {
-        self.update(|table| {
+        let removed = self.update(|table| {
             names
                 .iter()
-                .filter(|name| table.remove(name.as_ref()).is_some())
-                .count()
-        })
+                .filter_map(|name| table.remove_entry(name.as_ref()))
+                .collect::<Vec<_>>()
+        });
+        self.tell_removed(&removed);
+        removed.len()
     }
 
     /// Removes every registration, built-in nodes included.
     pub fn clear(&self) {
-        self.update(|table| table.clear());
+        let removed = self.update(|table| table.drain().collect::<Vec<_>>());
+        self.tell_removed(&removed);
+    }
+
+    fn tell_removed(&self, removed: &[(Arc<str>, Arc<[Slot]>)]) {
+        if let Some(observer) = self.observer.get() {
+            for (name, slots) in removed {
+                for slot in slots.iter() {
+                    observer.unregistered(name, slot.owner);
+                }
+            }
+        }
     }
 
     /// Registers nodes for `owner` as one change: all of them, or (on a refused collision)
@@ -319,8 +363,10 @@ impl NodeRegistry {
         owner: Owner,
         registrations: Vec<Registration>,
         collision: Collision,
+        registered_by: Option<Arc<str>>,
     ) -> Result<()> {
-        let registered_by: Option<Arc<str>> = std::thread::current().name().map(Arc::from);
+        let registered_by = registered_by.or_else(current_thread_name);
+        let names: Vec<String> = registrations.iter().map(|r| r.name.clone()).collect();
         self.try_update(|table| {
             let mut shadowed: Vec<(&str, Owner)> = Vec::new();
             for reg in &registrations {
@@ -374,23 +420,34 @@ impl NodeRegistry {
                 table.insert(key, slots.into());
             }
             Ok(())
-        })
+        })?;
+        if let Some(observer) = self.observer.get() {
+            for name in &names {
+                observer.registered(name, owner);
+            }
+        }
+        Ok(())
     }
 
     /// Removes exactly the registrations `owner` holds. Returns how many there were.
     pub(crate) fn unregister_owner(&self, owner: Owner) -> usize {
-        self.update(|table| {
-            let mut removed = 0;
-            table.retain(|_, slots| {
-                let before = slots.len();
+        let removed = self.update(|table| {
+            let mut removed = Vec::new();
+            table.retain(|name, slots| {
                 if slots.iter().any(|s| s.owner == owner) {
                     *slots = slots.iter().filter(|s| s.owner != owner).cloned().collect();
+                    removed.push(Arc::clone(name));
                 }
-                removed += before - slots.len();
                 !slots.is_empty()
             });
             removed
-        })
+        });
+        if let Some(observer) = self.observer.get() {
+            for name in &removed {
+                observer.unregistered(name, owner);
+            }
+        }
+        removed.len()
     }
 
     /// The names `owner` holds, sorted.
@@ -438,6 +495,10 @@ impl NodeRegistry {
         self.table.store(Arc::new(next));
         Ok(value)
     }
+}
+
+fn current_thread_name() -> Option<Arc<str>> {
+    std::thread::current().name().map(Arc::from)
 }
 
 /// Splits `"Name@df_7"` into `("Name", df_7)`; `None` for an unqualified name.
@@ -496,6 +557,7 @@ mod tests {
                 Owner::Instance(a),
                 vec![reg("UserCreateNode", "a")],
                 Collision::Shadow,
+                None,
             )
             .unwrap();
         registry
@@ -503,6 +565,7 @@ mod tests {
                 Owner::Instance(b),
                 vec![reg("UserCreateNode", "b")],
                 Collision::Shadow,
+                None,
             )
             .unwrap();
         assert_eq!(tag_of(&registry, "UserCreateNode").as_deref(), Some("b"));
@@ -528,6 +591,7 @@ mod tests {
                 Owner::Instance(a),
                 vec![reg("UserReadNode", "a")],
                 Collision::Shadow,
+                None,
             )
             .unwrap();
         let err = registry
@@ -535,6 +599,7 @@ mod tests {
                 Owner::Instance(b),
                 vec![reg("UserCreateNode", "b"), reg("UserReadNode", "b")],
                 Collision::Error,
+                None,
             )
             .unwrap_err();
         assert!(
@@ -568,6 +633,7 @@ mod tests {
                 Owner::Instance(InstanceId(3001)),
                 vec![reg("X", "a")],
                 Collision::Shadow,
+                None,
             )
             .unwrap();
         registry

@@ -10,12 +10,10 @@ pub(crate) mod value;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
 use sqlx::pool::PoolOptions;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 
 use crate::error::{Error, Result};
@@ -31,6 +29,8 @@ use self::value::Column;
 pub(crate) struct PoolSettings {
     pub(crate) max_connections: Option<u32>,
     pub(crate) connect_timeout: Duration,
+    /// One connection inside a transaction that is never committed (test isolation).
+    pub(crate) transaction: bool,
 }
 
 enum Pool {
@@ -43,6 +43,7 @@ enum Pool {
 /// it alive.
 pub(crate) struct Store {
     backend: Backend,
+    transaction: bool,
     pool: Pool,
     /// Where the database is (host and port, or file), for error messages.
     location: String,
@@ -60,9 +61,35 @@ impl std::fmt::Debug for Store {
 }
 
 fn pool_options<DB: sqlx::Database>(settings: &PoolSettings, default_max: u32) -> PoolOptions<DB> {
-    PoolOptions::<DB>::new()
+    let options = PoolOptions::<DB>::new()
         .max_connections(settings.max_connections.unwrap_or(default_max).max(1))
-        .acquire_timeout(settings.connect_timeout)
+        .acquire_timeout(settings.connect_timeout);
+    if !settings.transaction {
+        return options;
+    }
+    // Transaction mode: one connection, never recycled; closing it rolls everything back.
+    options
+        .max_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .test_before_acquire(false)
+}
+
+/// In transaction mode, each new connection opens the outer transaction as it connects.
+/// (A macro, not a generic function: it is the same code for each concrete connection type.)
+macro_rules! begin_on_connect {
+    ($options:expr, $transaction:expr) => {
+        if $transaction {
+            $options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(&mut *conn, "BEGIN").await?;
+                    Ok(())
+                })
+            })
+        } else {
+            $options
+        }
+    };
 }
 
 impl Store {
@@ -79,15 +106,15 @@ impl Store {
                     .parse::<SqliteConnectOptions>()
                     .expect("a constant URL")
                     .disable_statement_logging();
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(settings.max_connections.unwrap_or(4).max(1))
-                    .acquire_timeout(settings.connect_timeout)
+                let pool = pool_options::<sqlx::Sqlite>(settings, 4)
                     .test_before_acquire(false)
                     .idle_timeout(None)
-                    .max_lifetime(None)
+                    .max_lifetime(None);
+                let pool = begin_on_connect!(pool, settings.transaction)
                     .connect_lazy_with(options.clone());
                 Store {
                     backend,
+                    transaction: settings.transaction,
                     pool: Pool::Sqlite(pool),
                     location: "sqlite::memory:".to_owned(),
                     memory: Some(options),
@@ -101,11 +128,11 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(30))
                     .disable_statement_logging();
-                let pool = pool_options::<sqlx::Sqlite>(settings, 4)
-                    .test_before_acquire(false)
-                    .connect_lazy_with(options);
+                let pool = pool_options::<sqlx::Sqlite>(settings, 4).test_before_acquire(false);
+                let pool = begin_on_connect!(pool, settings.transaction).connect_lazy_with(options);
                 Store {
                     backend,
+                    transaction: settings.transaction,
                     pool: Pool::Sqlite(pool),
                     location: path.display().to_string(),
                     memory: None,
@@ -115,10 +142,12 @@ impl Store {
             Target::Postgres(options) => {
                 let location = format!("{}:{}", options.get_host(), options.get_port());
                 let options: PgConnectOptions = options.disable_statement_logging();
+                let pool = pool_options::<sqlx::Postgres>(settings, 5);
                 let pool: PgPool =
-                    PgPoolOptions::from(pool_options(settings, 5)).connect_lazy_with(options);
+                    begin_on_connect!(pool, settings.transaction).connect_lazy_with(options);
                 Store {
                     backend,
+                    transaction: settings.transaction,
                     pool: Pool::Postgres(pool),
                     location,
                     memory: None,
@@ -128,10 +157,10 @@ impl Store {
             Target::MySql(options) => {
                 let location = mysql_location(&options);
                 let options: MySqlConnectOptions = options.disable_statement_logging();
-                let pool: MySqlPool =
-                    MySqlPoolOptions::from(pool_options(settings, 5)).connect_lazy_with(options);
+                let pool: MySqlPool = pool_options(settings, 5).connect_lazy_with(options);
                 Store {
                     backend,
+                    transaction: settings.transaction,
                     pool: Pool::MySql(pool),
                     location,
                     memory: None,
@@ -168,24 +197,29 @@ impl Store {
         conn.map_err(|e| self.connect_error(e))
     }
 
-    /// Begins a transaction on a connection of its own.
+    /// Begins a transaction on a connection of its own (in transaction mode, a savepoint
+    /// inside the outer transaction).
     pub(crate) async fn begin(&self) -> Result<Session> {
         let mut conn = self.acquire().await?;
-        conn.raw(sql::begin(self.backend)).await?;
-        Ok(Session { conn, in_tx: true })
+        let scope = if self.transaction {
+            Scope::Savepoint
+        } else {
+            Scope::Transaction
+        };
+        conn.raw(scope.begin(self.backend)).await?;
+        Ok(Session { conn, scope })
     }
 
-    /// A session without a transaction, for reads.
+    /// A session for single statements. In transaction mode it is a savepoint too, so that
+    /// a failing statement does not abort the outer transaction.
     pub(crate) async fn session(&self) -> Result<Session> {
+        if self.transaction {
+            return self.begin().await;
+        }
         Ok(Session {
             conn: self.acquire().await?,
-            in_tx: false,
+            scope: Scope::None,
         })
-    }
-
-    /// Closes every connection; later work fails with a pool-closed error.
-    pub(crate) async fn close(&self) {
-        self.closer().await;
     }
 
     /// A future that closes every connection and owns what it needs, so that it does not
@@ -249,14 +283,42 @@ fn mysql_location(options: &MySqlConnectOptions) -> String {
     }
 }
 
-/// A connection doing one unit of work, in a transaction or not.
+/// What a session is inside of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    None,
+    Transaction,
+    Savepoint,
+}
+
+impl Scope {
+    fn begin(self, backend: Backend) -> &'static str {
+        match self {
+            Scope::Savepoint => "SAVEPOINT dataflow_session",
+            _ => sql::begin(backend),
+        }
+    }
+
+    fn end(self, ok: bool) -> &'static str {
+        match (self, ok) {
+            (Scope::Savepoint, true) => "RELEASE SAVEPOINT dataflow_session",
+            (Scope::Savepoint, false) => {
+                "ROLLBACK TO SAVEPOINT dataflow_session; RELEASE SAVEPOINT dataflow_session"
+            }
+            (_, true) => "COMMIT",
+            (_, false) => "ROLLBACK",
+        }
+    }
+}
+
+/// A connection doing one unit of work: in a transaction, a savepoint, or neither.
 ///
-/// A transaction that is dropped without [`commit`](Self::commit) or
-/// [`rollback`](Self::rollback) closes its connection, which rolls it back.
+/// Every session ends with [`finish`](Self::finish). One dropped inside a transaction
+/// closes its connection, which rolls it back.
 #[derive(Debug)]
 pub(crate) struct Session {
     conn: Conn,
-    in_tx: bool,
+    scope: Scope,
 }
 
 impl Session {
@@ -274,12 +336,11 @@ impl Session {
 
     /// Commits when `result` is `Ok`, rolls back otherwise; returns `result`.
     pub(crate) async fn finish<T>(mut self, result: Result<T>) -> Result<T> {
-        if !self.in_tx {
+        if self.scope == Scope::None {
             return result;
         }
-        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        let ended = self.conn.raw(end).await;
-        self.in_tx = false;
+        let ended = self.conn.raw(self.scope.end(result.is_ok())).await;
+        self.scope = Scope::None;
         match (result, ended) {
             (Ok(value), Ok(())) => Ok(value),
             (Ok(_), Err(e)) => {
@@ -298,7 +359,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        if self.in_tx {
+        if self.scope != Scope::None {
             self.conn.close_on_drop();
         }
     }

@@ -29,7 +29,8 @@ impl Op {
         let id_json = self.target_id(&params)?;
         let id = self.id_value(&id_json)?;
         let mut session = self.store.session().await?;
-        match self.select_by_id(&mut session, id).await? {
+        let row = self.select_by_id(&mut session, id).await;
+        match session.finish(row).await? {
             Some(row) => Ok(Value::Object(row)),
             None if raise => Err(self.not_found(&id_json)),
             None => Ok(json!({ "found": false })),
@@ -53,8 +54,10 @@ impl Op {
         if returning(self.backend()) {
             self.push_returning(&mut q);
             let mut session = self.store.session().await?;
-            let rows = session.fetch(&q.build(), &self.model.columns).await?;
-            return rows
+            let rows = session.fetch(&q.build(), &self.model.columns).await;
+            return session
+                .finish(rows)
+                .await?
                 .into_iter()
                 .next()
                 .map(Value::Object)
@@ -82,7 +85,8 @@ impl Op {
         q.push("DELETE FROM ").push_ident(self.model.table());
         Filter::equal("id", id).push_where(&mut q);
         let mut session = self.store.session().await?;
-        let done = session.execute(&q.build()).await?;
+        let done = session.execute(&q.build()).await;
+        let done = session.finish(done).await?;
         Ok(json!({ "id": id_json, "deleted": done.rows_affected > 0 }))
     }
 
@@ -128,7 +132,8 @@ impl Op {
             q.push(" OFFSET ").push_bind(SqlValue::I64(clamp(offset)));
         }
         let mut session = self.store.session().await?;
-        let records = session.fetch(&q.build(), &self.model.columns).await?;
+        let records = session.fetch(&q.build(), &self.model.columns).await;
+        let records = session.finish(records).await?;
         Ok(json!({
             "count": records.len(),
             "records": records,

@@ -61,10 +61,10 @@ impl ModelState {
         self.table_ready
             .get_or_try_init(|| async {
                 let mut session = store.session().await?;
-                session
+                let created = session
                     .execute(&sql::create_table(store.backend(), &self.schema))
-                    .await?;
-                Ok::<_, Error>(())
+                    .await;
+                session.finish(created).await.map(drop)
             })
             .await?;
         Ok(())
