@@ -125,8 +125,40 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Whether database `name` exists on the server at `url`.
+pub async fn database_exists(url: &str, backend: Backend, name: &str) -> bool {
+    match backend {
+        Backend::Postgres => {
+            let mut conn = sqlx::postgres::PgConnection::connect(url)
+                .await
+                .expect("the server");
+            let found: Option<(i32,)> =
+                sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+                    .bind(name)
+                    .fetch_optional(&mut conn)
+                    .await
+                    .expect("a query");
+            found.is_some()
+        }
+        _ => {
+            let url = url.replacen("mariadb://", "mysql://", 1);
+            let mut conn = sqlx::mysql::MySqlConnection::connect(&url)
+                .await
+                .expect("the server");
+            let found: Option<(String,)> = sqlx::query_as(
+                "SELECT schema_name FROM information_schema.schemata WHERE schema_name = ?",
+            )
+            .bind(name)
+            .fetch_optional(&mut conn)
+            .await
+            .expect("a query");
+            found.is_some()
+        }
+    }
+}
+
 /// Runs one statement on the server's admin database.
-async fn admin(url: &str, backend: Backend, sql: &str) {
+pub async fn admin(url: &str, backend: Backend, sql: &str) {
     match backend {
         Backend::Postgres => {
             let mut conn = url

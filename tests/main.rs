@@ -7,8 +7,12 @@ mod models;
 
 mod bad_input;
 mod crud;
+mod exit_check;
+mod fixtures;
 mod isolation;
+mod killed_run;
 mod registry;
 mod runtimes;
+mod snapshots;
 mod transaction;
 mod workflow;

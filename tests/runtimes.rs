@@ -79,6 +79,8 @@ static SHARED: LazyLock<DataFlow> = LazyLock::new(|| {
     let dir = tempfile::tempdir().unwrap().keep();
     let db = DataFlow::new(&format!("sqlite://{}", dir.join("shared.db").display())).unwrap();
     db.model::<User>().unwrap();
+    // Lives until the process exits, by design: not a leak.
+    dataflow_testing::keep_for_process(&db);
     db
 });
 

@@ -168,6 +168,19 @@ impl ModelSchema {
             .chain(TIMESTAMP_COLUMNS)
     }
 
+    /// The `CREATE TABLE IF NOT EXISTS` statement dataflow runs for this model on `backend`
+    /// (for a [valid](Self::validate) schema).
+    ///
+    /// ```
+    /// use dataflow::{Backend, FieldType, ModelSchema};
+    ///
+    /// let sql = ModelSchema::new("Tag").field("id", FieldType::String).create_table_sql(Backend::Postgres);
+    /// assert!(sql.starts_with("CREATE TABLE IF NOT EXISTS \"tags\""));
+    /// ```
+    pub fn create_table_sql(&self, backend: crate::Backend) -> String {
+        crate::db::sql::create_table(backend, self).sql
+    }
+
     /// Checks that every name is a plain identifier, that `id` exists with a supported type,
     /// and that no field is declared twice or takes a name dataflow maintains.
     pub fn validate(&self) -> Result<()> {

@@ -323,17 +323,23 @@ impl NodeRegistry {
         self.table.load().is_empty()
     }
 
-    /// Removes every registration of `name`, whoever holds it. Returns whether there was one.
+    /// Removes every registration of `name`, whoever holds it; a qualified name
+    /// (`"UserCreateNode@df_7"`) removes only that entry. Returns whether there was one.
     pub fn unregister(&self, name: &str) -> bool {
         self.unregister_nodes(&[name]) > 0
     }
 
     /// Removes every registration of each name. Returns how many names were present.
+    ///
+    /// A qualified name (`"UserCreateNode@df_7"`) removes only that instance's entry.
     pub fn unregister_nodes<S: AsRef<str>>(&self, names: &[S]) -> usize {
         let removed = self.update(|table| {
             names
                 .iter()
-                .filter_map(|name| table.remove_entry(name.as_ref()))
+                .filter_map(|name| match split_qualified(name.as_ref()) {
+                    None => table.remove_entry(name.as_ref()),
+                    Some((base, id)) => remove_one(table, base, Owner::Instance(id)),
+                })
                 .collect::<Vec<_>>()
         });
         self.tell_removed(&removed);
@@ -497,6 +503,23 @@ impl NodeRegistry {
     }
 }
 
+/// Removes `owner`'s entry of `name`; returns it as a one-slot removal.
+fn remove_one(table: &mut Table, name: &str, owner: Owner) -> Option<(Arc<str>, Arc<[Slot]>)> {
+    let (key, slots) = table.get_key_value(name)?;
+    let (key, slots) = (Arc::clone(key), Arc::clone(slots));
+    let (gone, kept): (Vec<Slot>, Vec<Slot>) =
+        slots.iter().cloned().partition(|s| s.owner == owner);
+    if gone.is_empty() {
+        return None;
+    }
+    if kept.is_empty() {
+        table.remove(name);
+    } else {
+        table.insert(Arc::clone(&key), kept.into());
+    }
+    Some((key, gone.into()))
+}
+
 fn current_thread_name() -> Option<Arc<str>> {
     std::thread::current().name().map(Arc::from)
 }
@@ -642,6 +665,25 @@ mod tests {
         assert_eq!(registry.unregister_nodes(&["X", "Y"]), 1);
         assert!(registry.is_empty());
         assert!(!registry.unregister("X"));
+    }
+
+    #[test]
+    fn unregister_of_a_qualified_name_removes_only_that_entry() {
+        let registry = NodeRegistry::new();
+        for id in [4001, 4002] {
+            registry
+                .register_owned(
+                    Owner::Instance(InstanceId(id)),
+                    vec![reg("X", "a")],
+                    Collision::Shadow,
+                    None,
+                )
+                .unwrap();
+        }
+        assert!(registry.unregister("X@df_4002"));
+        assert!(!registry.unregister("X@df_4002"));
+        assert_eq!(registry.len(), 1);
+        assert!(registry.contains("X@df_4001"));
     }
 
     #[test]

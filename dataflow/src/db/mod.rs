@@ -44,6 +44,8 @@ enum Pool {
 pub(crate) struct Store {
     backend: Backend,
     transaction: bool,
+    /// In transaction mode on PostgreSQL: where DDL runs, outside the test's transaction.
+    side: Option<PgConnectOptions>,
     pool: Pool,
     /// Where the database is (host and port, or file), for error messages.
     location: String,
@@ -115,6 +117,7 @@ impl Store {
                 Store {
                     backend,
                     transaction: settings.transaction,
+                    side: None,
                     pool: Pool::Sqlite(pool),
                     location: "sqlite::memory:".to_owned(),
                     memory: Some(options),
@@ -133,6 +136,7 @@ impl Store {
                 Store {
                     backend,
                     transaction: settings.transaction,
+                    side: None,
                     pool: Pool::Sqlite(pool),
                     location: path.display().to_string(),
                     memory: None,
@@ -142,12 +146,14 @@ impl Store {
             Target::Postgres(options) => {
                 let location = format!("{}:{}", options.get_host(), options.get_port());
                 let options: PgConnectOptions = options.disable_statement_logging();
+                let side = settings.transaction.then(|| options.clone());
                 let pool = pool_options::<sqlx::Postgres>(settings, 5);
                 let pool: PgPool =
                     begin_on_connect!(pool, settings.transaction).connect_lazy_with(options);
                 Store {
                     backend,
                     transaction: settings.transaction,
+                    side,
                     pool: Pool::Postgres(pool),
                     location,
                     memory: None,
@@ -161,6 +167,7 @@ impl Store {
                 Store {
                     backend,
                     transaction: settings.transaction,
+                    side: None,
                     pool: Pool::MySql(pool),
                     location,
                     memory: None,
@@ -195,6 +202,32 @@ impl Store {
             Pool::MySql(p) => p.acquire().await.map(Conn::MySql),
         };
         conn.map_err(|e| self.connect_error(e))
+    }
+
+    /// Runs a DDL statement of this crate's own. In transaction mode on PostgreSQL it runs
+    /// on a connection of its own, outside the test's transaction, so that the schema is
+    /// committed and shared (as test frameworks with a SQL sandbox migrate once) while the
+    /// data stays in the transaction.
+    pub(crate) async fn execute_ddl(&self, q: &SqlQuery) -> Result<()> {
+        let Some(options) = &self.side else {
+            let mut session = self.session().await?;
+            let done = session.execute(q).await;
+            return session.finish(done).await.map(drop);
+        };
+        let mut conn = options.connect().await.map_err(|e| self.connect_error(e))?;
+        let done = sqlx::Executor::execute(&mut conn, q.sql.as_str()).await;
+        let _ = conn.close().await;
+        match done {
+            Ok(_) => Ok(()),
+            // Two tests creating the same table at once: one wins, the other's
+            // IF NOT EXISTS loses a race in PostgreSQL's catalog. The table exists.
+            Err(sqlx::Error::Database(e))
+                if e.code().as_deref() == Some("23505") || e.code().as_deref() == Some("42P07") =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Begins a transaction on a connection of its own (in transaction mode, a savepoint

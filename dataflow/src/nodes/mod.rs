@@ -60,11 +60,9 @@ impl ModelState {
     pub(crate) async fn create_table(&self, store: &Store) -> Result<()> {
         self.table_ready
             .get_or_try_init(|| async {
-                let mut session = store.session().await?;
-                let created = session
-                    .execute(&sql::create_table(store.backend(), &self.schema))
-                    .await;
-                session.finish(created).await.map(drop)
+                store
+                    .execute_ddl(&sql::create_table(store.backend(), &self.schema))
+                    .await
             })
             .await?;
         Ok(())

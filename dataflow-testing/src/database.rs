@@ -1,0 +1,392 @@
+//! [`TempDatabase`]: a database of one test's own, removed when the test ends.
+
+use std::cell::{Cell, RefCell};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use dataflow::{Backend, DataFlow, DataFlowBuilder, ModelSchema};
+
+use crate::error::{Error, Result};
+use crate::server::{self, Server};
+
+/// How a test's database is kept apart from other tests'.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Isolation {
+    /// A database of the test's own: a temporary SQLite file, or a database created on the
+    /// test server (cloned from a template) and dropped afterwards.
+    #[default]
+    Database,
+    /// On PostgreSQL: the instance runs on one connection inside a transaction that is
+    /// rolled back when the test ends, in a database the tests of one process share (the
+    /// way Ecto's SQL sandbox and Django's `TestCase` isolate tests). Tables are created
+    /// outside the transactions and shared; rows never leave them. Nodes' own transactions
+    /// become savepoints. Build the instance with [`TempDatabase::dataflow`] or
+    /// [`TempDatabase::builder`], which turn transaction mode on.
+    ///
+    /// It does not fit code that needs a real commit, or several connections at once; and
+    /// parallel tests writing the same primary key wait for each other. Elsewhere (SQLite,
+    /// MySQL) it falls back to [`Isolation::Database`].
+    Transaction,
+}
+
+/// A fresh temporary database: a SQLite file in a temporary directory by default, or a
+/// fresh database on the server named by `DATAFLOW_TEST_POSTGRES_URL` or
+/// `DATAFLOW_TEST_MYSQL_URL`. Removed on drop; kept (and its location printed) when the
+/// test failed and `DATAFLOW_KEEP_FAILED=1` is set.
+///
+/// ```
+/// use dataflow_testing::TempDatabase;
+///
+/// let tmp = TempDatabase::sqlite()?;
+/// let db = tmp.dataflow()?;
+/// assert!(tmp.url().starts_with("sqlite://"));
+/// let path = tmp.path().unwrap().to_owned();
+/// drop(db);
+/// drop(tmp);
+/// assert!(!path.exists());
+/// # Ok::<(), dataflow_testing::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct TempDatabase {
+    url: String,
+    backend: Backend,
+    isolation: Isolation,
+    kind: Kind,
+    keep: AtomicBool,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Sqlite {
+        dir: Option<tempfile::TempDir>,
+        path: PathBuf,
+    },
+    Server(Arc<ServerDb>),
+    Shared {
+        name: String,
+    },
+}
+
+/// A per-test database on a server. It is created lazily: by the fixture that made it,
+/// from the template of the models the fixture registered, or on demand.
+struct ServerDb {
+    server: Server,
+    name: String,
+    created: Mutex<bool>,
+}
+
+impl std::fmt::Debug for ServerDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} on {} ({:?})",
+            self.name, self.server.var, self.server.backend
+        )
+    }
+}
+
+impl ServerDb {
+    fn prepare(&self, schemas: &[ModelSchema]) -> Result<()> {
+        let mut created = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        if !*created {
+            if schemas.is_empty() {
+                self.server.create_empty(&self.name)?;
+            } else {
+                self.server.create_from_template(&self.name, schemas)?;
+            }
+            *created = true;
+        }
+        Ok(())
+    }
+}
+
+/// Runs a `#[dataflow_fixture]` body: server databases whose URL it asks for are created
+/// when the fixture returns, from a template, instead of at once.
+pub fn in_fixture<T>(body: impl FnOnce() -> T) -> T {
+    let _reset = scopeguard::guard(IN_FIXTURE.with(|f| f.replace(true)), |was| {
+        IN_FIXTURE.with(|f| f.set(was))
+    });
+    body()
+}
+
+thread_local! {
+    static IN_FIXTURE: Cell<bool> = const { Cell::new(false) };
+
+    /// Server databases made on this thread and not created yet.
+    static PENDING: RefCell<Vec<Weak<ServerDb>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Creates the server databases made on this thread that do not exist yet, with the tables
+/// of `schemas` (what a fixture registered).
+pub(crate) fn prepare_pending(schemas: &[ModelSchema]) -> Result<()> {
+    let pending: Vec<Weak<ServerDb>> = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    for db in pending.iter().filter_map(Weak::upgrade) {
+        db.prepare(schemas)?;
+    }
+    Ok(())
+}
+
+impl TempDatabase {
+    /// A fresh database with [`Isolation::Database`], on the test server if one is named,
+    /// otherwise SQLite.
+    pub fn new() -> Result<TempDatabase> {
+        Self::with_isolation(Isolation::Database)
+    }
+
+    /// A fresh database isolated as `isolation` asks (see [`Isolation`] for when it falls
+    /// back).
+    pub fn with_isolation(isolation: Isolation) -> Result<TempDatabase> {
+        match Server::from_env() {
+            None => Self::sqlite(),
+            Some(server) => {
+                let server = server?;
+                if isolation == Isolation::Transaction && server.backend == Backend::Postgres {
+                    let name = server.shared_database()?;
+                    return Ok(TempDatabase {
+                        url: server.url_of(&name),
+                        backend: server.backend,
+                        isolation,
+                        kind: Kind::Shared { name },
+                        keep: AtomicBool::new(false),
+                    });
+                }
+                let name = server::test_database_name();
+                let db = Arc::new(ServerDb {
+                    server: server.clone(),
+                    name: name.clone(),
+                    created: Mutex::new(false),
+                });
+                PENDING.with(|p| p.borrow_mut().push(Arc::downgrade(&db)));
+                Ok(TempDatabase {
+                    url: server.url_of(&name),
+                    backend: server.backend,
+                    isolation: Isolation::Database,
+                    kind: Kind::Server(db),
+                    keep: AtomicBool::new(false),
+                })
+            }
+        }
+    }
+
+    /// A SQLite file in a fresh temporary directory named after the test.
+    pub fn sqlite() -> Result<TempDatabase> {
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(sweep_killed_runs);
+        let dir = tempfile::Builder::new()
+            .prefix(&format!(
+                "{TEMP_PREFIX}{}-{}-",
+                std::process::id(),
+                test_slug()
+            ))
+            .tempdir()
+            .map_err(|source| Error::Io {
+                path: std::env::temp_dir().display().to_string(),
+                source,
+            })?;
+        let path = dir.path().join("test.db");
+        Ok(TempDatabase {
+            url: format!("sqlite://{}", path.display()),
+            backend: Backend::Sqlite,
+            isolation: Isolation::Database,
+            kind: Kind::Sqlite {
+                dir: Some(dir),
+                path,
+            },
+            keep: AtomicBool::new(false),
+        })
+    }
+
+    /// The database URL, for [`DataFlow::new`]. With [`Isolation::Transaction`], build the
+    /// instance with [`dataflow`](Self::dataflow) or [`builder`](Self::builder) instead,
+    /// which turn transaction mode on.
+    ///
+    /// On a server, the database is created when its URL is first asked for, except inside
+    /// a `#[dataflow_fixture]`: there it is created when the fixture returns, as a clone of
+    /// the template of the models the fixture registered (much cheaper than creating the
+    /// tables for every test).
+    ///
+    /// # Panics
+    ///
+    /// When the database cannot be created on the server (the error names the variable
+    /// that names the server).
+    pub fn url(&self) -> &str {
+        if let Kind::Server(db) = &self.kind {
+            if !IN_FIXTURE.with(Cell::get) {
+                if let Err(e) = db.prepare(&[]) {
+                    panic!("{e}");
+                }
+            }
+        }
+        &self.url
+    }
+
+    /// The backend of the database.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// How the database is isolated, after any fall-back.
+    pub fn isolation(&self) -> Isolation {
+        self.isolation
+    }
+
+    /// The SQLite file, for a SQLite database.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.kind {
+            Kind::Sqlite { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// The name of the server database, for a server database.
+    pub fn name(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Server(db) => Some(&db.name),
+            Kind::Shared { name } => Some(name),
+            Kind::Sqlite { .. } => None,
+        }
+    }
+
+    /// A builder for an instance on this database, in transaction mode when the database is
+    /// isolated that way.
+    pub fn builder(&self) -> DataFlowBuilder {
+        DataFlow::builder(self.url()).transaction_mode(self.isolation == Isolation::Transaction)
+    }
+
+    /// An instance on this database (see [`builder`](Self::builder)).
+    pub fn dataflow(&self) -> dataflow::Result<DataFlow> {
+        self.builder().build()
+    }
+
+    /// Creates the database now, empty, if it does not exist yet. Needed only on a server,
+    /// by a fixture that works in the database before it returns (otherwise the fixture's
+    /// guard creates it from the template of the models the fixture registered).
+    pub fn create(&self) -> Result<()> {
+        match &self.kind {
+            Kind::Server(db) => db.prepare(&[]),
+            Kind::Sqlite { .. } | Kind::Shared { .. } => Ok(()),
+        }
+    }
+
+    /// Keeps the database after the test instead of removing it; its location is printed
+    /// when it is dropped.
+    pub fn keep(&self) {
+        self.keep.store(true, Ordering::Relaxed);
+    }
+
+    fn location(&self) -> String {
+        match &self.kind {
+            Kind::Sqlite { path, .. } => path.display().to_string(),
+            Kind::Server(db) => format!(
+                "database {} ({})",
+                db.name,
+                server::redact(&db.server.url_of(&db.name))
+            ),
+            Kind::Shared { name } => format!("database {name}"),
+        }
+    }
+}
+
+impl Drop for TempDatabase {
+    fn drop(&mut self) {
+        let keep = self.keep.load(Ordering::Relaxed) || (std::thread::panicking() && keep_failed());
+        if keep {
+            if let Kind::Sqlite { dir, .. } = &mut self.kind {
+                if let Some(dir) = dir.take() {
+                    let _ = dir.keep();
+                }
+            }
+            eprintln!(
+                "dataflow-testing: kept the test database at {}",
+                self.location()
+            );
+            return;
+        }
+        if let Kind::Server(db) = &self.kind {
+            let created = *db.created.lock().unwrap_or_else(|e| e.into_inner());
+            if created {
+                if let Err(e) = db.server.drop_database(&db.name) {
+                    // Never panic in drop: the next run sweeps it up.
+                    eprintln!("dataflow-testing: could not drop {}: {e}", db.name);
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Set by a guard from its fixture's `keep_on_failure` option, for the databases it
+    /// drops.
+    static KEEP_FAILED_OVERRIDE: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with the keep-on-failure decision forced to `keep`.
+pub(crate) fn with_keep_failed<T>(keep: Option<bool>, f: impl FnOnce() -> T) -> T {
+    let previous = KEEP_FAILED_OVERRIDE.with(|k| k.replace(keep.or(k.get())));
+    let out = f();
+    KEEP_FAILED_OVERRIDE.with(|k| k.set(previous));
+    out
+}
+
+/// Whether a failed test's database is kept: the fixture's option, else
+/// `DATAFLOW_KEEP_FAILED=1`.
+fn keep_failed() -> bool {
+    static ENV: OnceLock<bool> = OnceLock::new();
+    KEEP_FAILED_OVERRIDE.with(Cell::get).unwrap_or_else(|| {
+        *ENV.get_or_init(|| {
+            std::env::var("DATAFLOW_KEEP_FAILED")
+                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"))
+        })
+    })
+}
+
+/// The prefix of every temporary directory the toolkit makes: `dataflow-<pid>-<test>-...`.
+const TEMP_PREFIX: &str = "dataflow-";
+
+/// Removes the temporary directories of processes that are gone (a killed run). Only
+/// directories named `dataflow-<pid>-...` are considered.
+fn sweep_killed_runs() {
+    let temp = std::env::temp_dir();
+    let Ok(entries) = std::fs::read_dir(&temp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix(TEMP_PREFIX)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if let (Some(pid), true) = (pid, is_dir) {
+            if !server::process_alive(pid) && std::fs::remove_dir_all(entry.path()).is_ok() {
+                eprintln!(
+                    "dataflow-testing: removed {} left by a killed run",
+                    entry.path().display()
+                );
+            }
+        }
+    }
+}
+
+/// The current test's name as a lowercase identifier (libtest names threads after tests).
+pub(crate) fn test_slug() -> String {
+    let name = std::thread::current().name().unwrap_or("test").to_owned();
+    let last = name.rsplit("::").next().unwrap_or(&name).to_owned();
+    let mut slug: String = last
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    slug.truncate(40);
+    if slug.is_empty() {
+        slug.push_str("test");
+    }
+    slug
+}

@@ -1,0 +1,234 @@
+//! [`TestDataFlow`]: the guard that cleans up after a test, also when it panicked.
+
+use std::any::Any;
+use std::fmt;
+use std::ops::Deref;
+
+use dataflow::DataFlow;
+
+use crate::database::{self, TempDatabase};
+use crate::leak;
+
+/// Which leak check a guard runs when it drops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LeakCheck {
+    /// Nothing the test's instances registered may remain: the guard's own instance, and
+    /// every instance created on the test's thread while it lived. Exact while other tests
+    /// run in parallel threads.
+    #[default]
+    Scoped,
+    /// No instance-owned entry may remain in the registry at all, whoever made it. For tests
+    /// that hold the registry exclusively (see [`assert_registry_empty`](crate::assert_registry_empty)).
+    Global,
+    /// No check.
+    Off,
+}
+
+/// How a [`TestDataFlow`] behaves when it drops.
+///
+/// ```
+/// use dataflow_testing::{GuardOptions, LeakCheck};
+/// let options = GuardOptions::new().leak_check(LeakCheck::Global).keep_on_failure(true);
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct GuardOptions {
+    leak_check: LeakCheck,
+    keep_on_failure: Option<bool>,
+}
+
+impl GuardOptions {
+    /// Scoped leak check; a failed test's database is kept only with `DATAFLOW_KEEP_FAILED=1`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The leak check to run.
+    pub fn leak_check(mut self, leak_check: LeakCheck) -> Self {
+        self.leak_check = leak_check;
+        self
+    }
+
+    /// Keep (or do not keep) the test's database when the test fails, whatever
+    /// `DATAFLOW_KEEP_FAILED` says.
+    pub fn keep_on_failure(mut self, keep: bool) -> Self {
+        self.keep_on_failure = Some(keep);
+        self
+    }
+}
+
+/// A [`DataFlow`] guarded for one test. It derefs to the instance; when it drops (at the end
+/// of the test, also when the test panicked, also while clones of the instance live
+/// elsewhere) it removes the instance's nodes from the registry, runs the leak check,
+/// closes the pool (rolling back a transaction-mode instance), and removes the test's
+/// database.
+///
+/// It never panics while the test is already panicking (that would abort the test binary):
+/// a leak found then is reported on stderr. A leak found after a passing test fails it.
+///
+/// ```
+/// use dataflow::{DataFlow, NodeRegistry};
+/// use dataflow_testing::{TempDatabase, TestDataFlow};
+///
+/// #[derive(dataflow::Model)]
+/// struct Note { id: i64, text: String }
+///
+/// let tmp = TempDatabase::sqlite()?;
+/// let db = TestDataFlow::new(tmp.dataflow()?).with_database(tmp);
+/// db.model::<Note>()?;
+/// let qualified = format!("NoteCreateNode@{}", db.instance_id());
+/// assert!(NodeRegistry::global().contains(&qualified));
+/// drop(db);
+/// assert!(!NodeRegistry::global().contains(&qualified));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "bind it: `let db = ...`; a guard dropped at once cleans up at once"]
+pub struct TestDataFlow {
+    db: Option<DataFlow>,
+    options: GuardOptions,
+    /// The test thread the guard was made on.
+    thread: Option<String>,
+    /// Dropped after cleanup, last to first: the fixture's arguments, the database.
+    keep: Vec<Box<dyn Any + Send>>,
+}
+
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<TestDataFlow>();
+};
+
+impl TestDataFlow {
+    /// Guards `db` with the default options.
+    pub fn new(db: DataFlow) -> Self {
+        Self::with_options(db, GuardOptions::new())
+    }
+
+    /// Guards `db` with `options`.
+    pub fn with_options(db: DataFlow, options: GuardOptions) -> Self {
+        leak::guard_started(db.instance_id());
+        TestDataFlow {
+            db: Some(db),
+            options,
+            thread: std::thread::current().name().map(str::to_owned),
+            keep: Vec::new(),
+        }
+    }
+
+    /// Makes `database` live until the guard has cleaned up, then removes it.
+    pub fn with_database(self, database: TempDatabase) -> Self {
+        self.keep_alive(database)
+    }
+
+    /// Makes `value` live until the guard has cleaned up (a fixture's arguments, say).
+    pub fn keep_alive<T: Send + 'static>(mut self, value: T) -> Self {
+        self.keep.push(Box::new(value));
+        self
+    }
+
+    /// The guarded instance.
+    pub fn dataflow(&self) -> &DataFlow {
+        self.db
+            .as_ref()
+            .expect("the instance is only taken in drop")
+    }
+
+    /// Cleans up now and reports a leak as an error instead of panicking.
+    pub fn finish(mut self) -> Result<(), String> {
+        let report = self.teardown();
+        std::mem::forget(self);
+        report.map_or(Ok(()), Err)
+    }
+
+    /// Does the work of drop; returns the leak report, if any.
+    fn teardown(&mut self) -> Option<String> {
+        let db = self.db.take()?;
+        let id = db.instance_id();
+        db.cleanup_nodes();
+        leak::guard_ended(id);
+        let report = match self.options.leak_check {
+            LeakCheck::Scoped => leak::scoped_report(id, self.thread.as_deref()),
+            LeakCheck::Global => leak::global_report(),
+            LeakCheck::Off => None,
+        };
+        db.close_blocking();
+        drop(db);
+        let keep = std::mem::take(&mut self.keep);
+        database::with_keep_failed(self.options.keep_on_failure, || {
+            for value in keep.into_iter().rev() {
+                drop(value);
+            }
+        });
+        report
+    }
+}
+
+impl Deref for TestDataFlow {
+    type Target = DataFlow;
+
+    fn deref(&self) -> &DataFlow {
+        self.dataflow()
+    }
+}
+
+impl fmt::Debug for TestDataFlow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestDataFlow")
+            .field("db", &self.db)
+            .field("options", &self.options)
+            .field("thread", &self.thread)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for TestDataFlow {
+    fn drop(&mut self) {
+        let Some(report) = self.teardown() else {
+            return;
+        };
+        if std::thread::panicking() {
+            eprintln!("dataflow-testing: {report}");
+        } else {
+            panic!("{report}");
+        }
+    }
+}
+
+/// What a `#[dataflow_fixture]` body may return.
+pub trait IntoFixtureResult {
+    /// The instance, or the error message.
+    fn into_fixture_result(self) -> Result<DataFlow, String>;
+}
+
+impl IntoFixtureResult for DataFlow {
+    fn into_fixture_result(self) -> Result<DataFlow, String> {
+        Ok(self)
+    }
+}
+
+impl<E: fmt::Display> IntoFixtureResult for Result<DataFlow, E> {
+    fn into_fixture_result(self) -> Result<DataFlow, String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+/// The end of every `#[dataflow_fixture]`: guards the instance, keeps the fixture's
+/// arguments alive as long as the guard, and prepares the test's database (on a server, a
+/// clone of the template of the models the fixture registered).
+pub fn finish_fixture<R: IntoFixtureResult, K: Send + 'static>(
+    fixture: &'static str,
+    result: R,
+    options: GuardOptions,
+    keep: K,
+) -> TestDataFlow {
+    let db = match result.into_fixture_result() {
+        Ok(db) => db,
+        Err(e) => panic!("fixture `{fixture}` failed: {e}"),
+    };
+    let guard = TestDataFlow::with_options(db, options).keep_alive(keep);
+    if let Err(e) = database::prepare_pending(&guard.model_schemas()) {
+        drop(guard);
+        panic!("fixture `{fixture}`: {e}");
+    }
+    guard
+}

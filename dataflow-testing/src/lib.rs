@@ -1,0 +1,89 @@
+//! Test isolation for [`dataflow`]: rstest fixtures, drop guards that clean up even after a
+//! panic, per-test databases, leak checks and registry snapshots.
+//!
+//! ```
+//! use dataflow::DataFlow;
+//! use dataflow_testing::{dataflow_fixture, temp_database, TempDatabase, TestDataFlow};
+//! use rstest::rstest;
+//! use serde_json::json;
+//!
+//! #[derive(dataflow::Model)]
+//! struct User { id: String, name: String }
+//!
+//! #[dataflow_fixture]
+//! fn users_db(temp_database: TempDatabase) -> DataFlow {
+//!     let db = DataFlow::new(temp_database.url()).unwrap();
+//!     db.model::<User>().unwrap();
+//!     db
+//! } // a test that takes `#[from(users_db)]` receives a TestDataFlow
+//!
+//! #[rstest]
+//! fn creates_a_user(#[from(users_db)] db: TestDataFlow) {
+//!     let mut wf = db.workflow();
+//!     wf.add_node("UserCreateNode", "create", json!({"id": "user-1", "name": "Alice"}));
+//!     let (results, _run) = dataflow::blocking::LocalRuntime::new()
+//!         .execute(&wf.build().unwrap())
+//!         .unwrap();
+//!     assert_eq!(results["create"]["id"], "user-1");
+//! } // the guard cleans up here, also when the test panicked
+//! # fn main() { creates_a_user::default(); }
+//! ```
+//!
+//! # What you get
+//!
+//! - [`temp_database`] and [`dataflow_db`]: rstest fixtures for a fresh database and a
+//!   fresh guarded instance on it.
+//! - [`dataflow_fixture`]: turns a function that returns a `DataFlow` into a fixture whose
+//!   value is a [`TestDataFlow`] guard.
+//! - [`TestDataFlow`]: on drop, even during a panic, removes the instance's nodes, runs the
+//!   leak check ([`LeakCheck`]) and removes the database; `DATAFLOW_KEEP_FAILED=1` keeps a
+//!   failed test's database and prints where it is.
+//! - Backends: SQLite by default; with `DATAFLOW_TEST_POSTGRES_URL` or
+//!   `DATAFLOW_TEST_MYSQL_URL` set, each test gets its own database on that server, cloned
+//!   from a template built once per schema and dropped afterwards. Databases left by a
+//!   killed run are dropped by the next run. [`Isolation::Transaction`] runs a PostgreSQL
+//!   test inside a transaction that is rolled back instead.
+//! - Leak checks: per guarded test (exact under parallel threads), global
+//!   ([`assert_registry_empty`]), and at exit: when this crate is linked into a test binary,
+//!   the binary fails if registry entries remain when it exits, listing each with its test
+//!   (`DATAFLOW_LEAK_CHECK=off|warn|fail`, default `fail`; [`keep_for_process`] exempts an
+//!   instance meant to live for the whole process).
+//! - Snapshots: [`registry_snapshot`] and [`assert_registry_snapshot!`] with stable labels
+//!   instead of instance ids.
+//! - [`isolation`]: the engine of `cargo xtask isolation-check`.
+//!
+//! # Under nextest
+//!
+//! `cargo nextest run` runs each test in a process of its own: fixtures, guards and the
+//! exit check work the same (the exit check then covers one test per process).
+
+mod database;
+mod error;
+mod fixtures;
+mod guard;
+pub mod isolation;
+mod leak;
+mod rt;
+mod server;
+mod snapshot;
+
+pub use crate::database::{Isolation, TempDatabase};
+pub use crate::error::{Error, Result};
+pub use crate::fixtures::{dataflow_db, temp_database};
+pub use crate::guard::{GuardOptions, LeakCheck, TestDataFlow};
+pub use crate::leak::{assert_registry_empty, keep_for_process};
+pub use crate::server::{MYSQL_ENV, POSTGRES_ENV};
+pub use crate::snapshot::{registry_snapshot, RegistrySnapshot, SnapshotEntry, SnapshotScope};
+
+#[doc = include_str!("dataflow_fixture.md")]
+pub use dataflow_testing_macros::dataflow_fixture;
+
+/// Support for generated code. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use insta;
+    pub use rstest;
+
+    pub use crate::database::in_fixture;
+    pub use crate::guard::{finish_fixture, IntoFixtureResult};
+}
