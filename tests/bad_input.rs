@@ -253,3 +253,145 @@ async fn bad_parameters_are_typed_errors_and_change_nothing() {
     assert_eq!(all["count"], 1);
     assert_eq!(all["records"][0]["name"], "Kept");
 }
+
+/// `(what, the workflow, the problem it must report)`.
+type WorkflowCase = (
+    &'static str,
+    fn(&mut dataflow::WorkflowBuilder),
+    fn(&dataflow::WorkflowProblem) -> bool,
+);
+
+#[test]
+fn bad_workflows_report_each_problem() {
+    use dataflow::WorkflowProblem as P;
+    let db = DataFlow::new("sqlite::memory:").unwrap();
+    db.model::<User>().unwrap();
+    let cases: Vec<WorkflowCase> = vec![
+        (
+            "duplicate id",
+            |w| {
+                w.add_node("UserListNode", "a", json!({}))
+                    .add_node("UserListNode", "a", json!({}));
+            },
+            |p| matches!(p, P::DuplicateNodeId(id) if id == "a"),
+        ),
+        (
+            "unknown source id",
+            |w| {
+                w.add_node("UserListNode", "a", json!({}))
+                    .add_connection("ghost", "x", "a", "y");
+            },
+            |p| matches!(p, P::UnknownNodeId(id) if id == "ghost"),
+        ),
+        (
+            "unknown target id",
+            |w| {
+                w.add_node("UserListNode", "a", json!({}))
+                    .add_connection("a", "x", "ghost", "y");
+            },
+            |p| matches!(p, P::UnknownNodeId(id) if id == "ghost"),
+        ),
+        (
+            "self-loop",
+            |w| {
+                w.add_node("UserListNode", "a", json!({}))
+                    .add_connection("a", "x", "a", "y");
+            },
+            |p| matches!(p, P::SelfLoop(id) if id == "a"),
+        ),
+        (
+            "cycle",
+            |w| {
+                w.add_node("UserListNode", "a", json!({}))
+                    .add_node("UserListNode", "b", json!({}))
+                    .add_connection("a", "x", "b", "y")
+                    .add_connection("b", "x", "a", "y");
+            },
+            |p| matches!(p, P::Cycle(ids) if ids.len() == 3),
+        ),
+        (
+            "params not an object",
+            |w| {
+                w.add_node("UserListNode", "a", json!("limit=1"));
+            },
+            |p| matches!(p, P::ParamsNotObject(id) if id == "a"),
+        ),
+        (
+            "unknown node type",
+            |w| {
+                w.add_node("UserLstNode", "a", json!({}));
+            },
+            |p| matches!(p, P::UnknownNodeType { suggestions, .. } if suggestions.contains(&"UserListNode".to_owned())),
+        ),
+        (
+            "qualified name of no instance",
+            |w| {
+                w.add_node("UserListNode@df_999999999", "a", json!({}));
+            },
+            |p| matches!(p, P::UnknownNodeType { .. }),
+        ),
+    ];
+    for (what, build, expected) in cases {
+        let mut wf = db.workflow();
+        build(&mut wf);
+        let err = wf.build().unwrap_err();
+        let Error::InvalidWorkflow(problems) = &err else {
+            panic!("{what}: {err}")
+        };
+        assert!(problems.iter().any(expected), "{what}: {err}");
+    }
+}
+
+#[test]
+fn bad_environment_variables_are_clear_errors() {
+    use std::process::Command;
+    let leaky = |mode: &str, env: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_leaky"));
+        command
+            .arg(mode)
+            .env_remove("DATAFLOW_TEST_POSTGRES_URL")
+            .env_remove("DATAFLOW_TEST_MYSQL_URL");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command.output().unwrap()
+    };
+    let cases: [(&str, &str, &str, &str); 5] = [
+        (
+            "DATAFLOW_LEAK_CHECK",
+            "sometimes",
+            "clean",
+            "expected one of: off, warn, fail",
+        ),
+        (
+            "DATAFLOW_LEAK_CHECK",
+            "1",
+            "clean",
+            "expected one of: off, warn, fail",
+        ),
+        (
+            "DATAFLOW_TEST_POSTGRES_URL",
+            "http://localhost/db",
+            "sweep",
+            "not a postgres:// or mysql:// URL",
+        ),
+        (
+            "DATAFLOW_TEST_POSTGRES_URL",
+            "postgres://postgres@127.0.0.1:1/x",
+            "sweep",
+            "is the server running",
+        ),
+        (
+            "DATAFLOW_TEST_MYSQL_URL",
+            "mysql://root@127.0.0.1:1/test",
+            "sweep",
+            "DATAFLOW_TEST_MYSQL_URL=",
+        ),
+    ];
+    for (var, value, mode, expected) in cases {
+        let output = leaky(mode, &[(var, value)]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{var}={value} was accepted");
+        assert!(stderr.contains(expected), "{var}={value}: {stderr}");
+    }
+}

@@ -63,3 +63,26 @@ fn process_wide_instances_and_clean_runs_pass() {
         );
     }
 }
+
+#[test]
+fn an_unreachable_test_server_is_one_clear_message_naming_the_variable() {
+    let output = Command::new(env!("CARGO_BIN_EXE_leaky"))
+        .arg("sweep")
+        .env(
+            "DATAFLOW_TEST_POSTGRES_URL",
+            "postgres://postgres@127.0.0.1:1/postgres",
+        )
+        .env_remove("DATAFLOW_TEST_MYSQL_URL")
+        .output()
+        .expect("leaky runs");
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    assert!(
+        text.contains("DATAFLOW_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:1/postgres"),
+        "{text}"
+    );
+    assert!(
+        text.contains("unset DATAFLOW_TEST_POSTGRES_URL to test on SQLite"),
+        "{text}"
+    );
+}

@@ -233,3 +233,38 @@ fn transaction_isolation_falls_back_or_rolls_back(
     let expected = dataflow_db.backend() == dataflow::Backend::Postgres;
     assert_eq!(dataflow_db.transaction_mode(), expected);
 }
+
+#[rstest]
+fn a_dataflow_fixture_starts_from_a_copy_of_the_schema_template(
+    #[from(users_db)] db: TestDataFlow,
+) {
+    // Before any node ran, the tables are there: copied (SQLite) or cloned (server).
+    let url = db.url().to_owned();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let tables: Vec<String> = rt.block_on(async {
+        use sqlx::Connection;
+        match db.backend() {
+            dataflow::Backend::Sqlite => {
+                let path = url.trim_start_matches("sqlite://");
+                assert!(std::path::Path::new(path).exists(), "{path}");
+                let mut conn = sqlx::sqlite::SqliteConnection::connect(&url).await.unwrap();
+                sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'").fetch_all(&mut conn).await.unwrap()
+            }
+            dataflow::Backend::Postgres => {
+                let mut conn = sqlx::postgres::PgConnection::connect(&url).await.unwrap();
+                sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'").fetch_all(&mut conn).await.unwrap()
+            }
+            _ => {
+                let mut conn = sqlx::mysql::MySqlConnection::connect(&url).await.unwrap();
+                sqlx::query_scalar("SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE()")
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap()
+            }
+        }
+    });
+    assert_eq!(tables, ["users"]);
+}

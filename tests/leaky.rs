@@ -9,11 +9,18 @@
 //!   then waits to be killed (`database` or `transaction` isolation).
 //! - `sqlite-db`: the same with a temporary SQLite file, printing its path.
 //! - `sweep`: makes a temporary database, which sweeps up what killed runs left.
+//! - `storm`: 200 guarded "tests" on named threads, as libtest runs them, of which a fifth
+//!   panic: in the fixture, in a node, in the body, or while a clone of the instance lives
+//!   on another thread. Then counts what is left: registry entries, temporary files,
+//!   server databases. Prints one summary line; exits 0 only if nothing is left.
 
 use std::io::Write;
 
-use dataflow::DataFlow;
-use dataflow_testing::{Isolation, TempDatabase, TestDataFlow};
+use std::sync::Arc;
+
+use dataflow::{DataFlow, Node, NodeFuture, NodeRegistry, Owner, Params};
+use dataflow_testing::{dataflow_fixture, temp_database, Isolation, TempDatabase, TestDataFlow};
+use serde_json::json;
 
 #[derive(dataflow::Model)]
 #[allow(dead_code)] // only its schema is used
@@ -82,13 +89,180 @@ fn main() {
                 .unwrap();
             wait_to_be_killed(&path);
         }
+        Some("storm") => storm(),
         Some("sweep") => {
             // Making a temporary database sweeps up what killed runs left.
-            let _tmp = TempDatabase::new().unwrap();
+            if let Err(e) = TempDatabase::new() {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
         }
         _ => {
-            eprintln!("usage: leaky leak|process-wide|clean|server-db [database|transaction]|sqlite-db|sweep");
+            eprintln!("usage: leaky leak|process-wide|clean|server-db [database|transaction]|sqlite-db|sweep|storm");
             std::process::exit(64);
         }
     }
+}
+
+/// Where a storm test panics.
+#[derive(Clone, Copy, Debug)]
+enum PanicAt {
+    Nowhere,
+    Fixture,
+    Node,
+    Body,
+    WhileCloneLives,
+}
+
+thread_local! {
+    static FAIL_FIXTURE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[dataflow_fixture]
+fn storm_db(temp_database: TempDatabase) -> Result<DataFlow, String> {
+    if FAIL_FIXTURE.with(std::cell::Cell::get) {
+        return Err("the storm fixture fails on purpose".to_owned());
+    }
+    let db = DataFlow::new(temp_database.url()).map_err(|e| e.to_string())?;
+    db.model::<Widget>().map_err(|e| e.to_string())?;
+    Ok(db)
+}
+
+struct Boom;
+
+impl Node for Boom {
+    fn run(&self, _params: Params) -> NodeFuture<'_> {
+        Box::pin(async { panic!("a node panics on purpose") })
+    }
+}
+
+fn run(db: &DataFlow, node: &str, params: serde_json::Value) -> serde_json::Value {
+    let mut wf = db.workflow();
+    wf.add_node(node, "n", params);
+    let (results, _) = dataflow::blocking::LocalRuntime::new()
+        .execute(&wf.build().unwrap())
+        .unwrap();
+    results["n"].clone()
+}
+
+fn storm_test(case: usize, panic_at: PanicAt) {
+    FAIL_FIXTURE.with(|f| f.set(matches!(panic_at, PanicAt::Fixture)));
+    let db = storm_db::default();
+    run(&db, "WidgetCreateNode", json!({"id": format!("w{case}")}));
+    match panic_at {
+        PanicAt::Nowhere | PanicAt::Fixture => {}
+        PanicAt::Node => {
+            NodeRegistry::global()
+                .register(
+                    "StormBoomNode",
+                    Owner::Instance(db.instance_id()),
+                    Arc::new(Boom),
+                )
+                .unwrap();
+            run(&db, "StormBoomNode", json!({}));
+        }
+        PanicAt::Body => panic!("the body panics on purpose"),
+        PanicAt::WhileCloneLives => {
+            let clone: DataFlow = (*db).clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                run(&clone, "WidgetListNode", json!({}));
+            });
+            panic!("the body panics while a clone lives on");
+        }
+    }
+    assert_eq!(run(&db, "WidgetListNode", json!({}))["count"], 1);
+}
+
+fn storm() {
+    const TESTS: usize = 200;
+    const PARALLEL: usize = 4;
+    std::panic::set_hook(Box::new(|_| {}));
+    let plan = |case: usize| match (case % 5, (case / 5) % 4) {
+        (0, 0) => PanicAt::Fixture,
+        (0, 1) => PanicAt::Node,
+        (0, 2) => PanicAt::Body,
+        (0, _) => PanicAt::WhileCloneLives,
+        _ => PanicAt::Nowhere,
+    };
+    let mut panicked = 0;
+    let mut unexpected = Vec::new();
+    for batch in (0..TESTS).collect::<Vec<_>>().chunks(PARALLEL) {
+        let threads: Vec<_> = batch
+            .iter()
+            .map(|&case| {
+                let handle = std::thread::Builder::new()
+                    .name(format!("storm::case_{case:03}"))
+                    .spawn(move || storm_test(case, plan(case)))
+                    .unwrap();
+                (case, handle)
+            })
+            .collect();
+        for (case, handle) in threads {
+            let failed = handle.join().is_err();
+            panicked += usize::from(failed);
+            if failed != !matches!(plan(case), PanicAt::Nowhere) {
+                unexpected.push(case);
+            }
+        }
+    }
+    // The clones on other threads end within 50 ms.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let entries = NodeRegistry::global()
+        .entries()
+        .iter()
+        .filter(|e| e.owner != Owner::Static)
+        .count();
+    let marker = format!("dataflow-{}-", std::process::id());
+    let files = std::fs::read_dir(std::env::temp_dir())
+        .map(|dir| {
+            dir.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                // The schema templates live until the process exits, by design.
+                .filter(|name| name.starts_with(&marker) && !name.contains("-templates-"))
+                .count()
+        })
+        .unwrap_or(0);
+    let databases = leftover_databases();
+    println!(
+        "storm: {TESTS} tests, {panicked} panicked, unexpected outcomes: {unexpected:?}, registry entries left: {entries}, temporary files left: {files}, server databases left: {databases}"
+    );
+    let clean = unexpected.is_empty() && entries == 0 && files == 0 && databases == 0;
+    std::process::exit(if clean { 0 } else { 1 });
+}
+
+/// This process's test databases still on the test server, if one is named.
+fn leftover_databases() -> usize {
+    use sqlx::Connection;
+    let prefix = format!("dftest\\_{}\\_%", std::process::id());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    if let Ok(url) = std::env::var(dataflow_testing::POSTGRES_ENV) {
+        return rt.block_on(async {
+            let mut conn = sqlx::postgres::PgConnection::connect(&url).await.unwrap();
+            let (n,): (i64,) =
+                sqlx::query_as("SELECT count(*) FROM pg_database WHERE datname LIKE $1")
+                    .bind(&prefix)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+            usize::try_from(n).unwrap_or(usize::MAX)
+        });
+    }
+    if let Ok(url) = std::env::var(dataflow_testing::MYSQL_ENV) {
+        return rt.block_on(async {
+            let mut conn = sqlx::mysql::MySqlConnection::connect(&url).await.unwrap();
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE ?",
+            )
+            .bind(&prefix)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            usize::try_from(n).unwrap_or(usize::MAX)
+        });
+    }
+    0
 }

@@ -61,7 +61,7 @@ pub struct TempDatabase {
 enum Kind {
     Sqlite {
         dir: Option<tempfile::TempDir>,
-        path: PathBuf,
+        path: Arc<PathBuf>,
     },
     Server(Arc<ServerDb>),
     Shared {
@@ -115,15 +115,34 @@ thread_local! {
     static IN_FIXTURE: Cell<bool> = const { Cell::new(false) };
 
     /// Server databases made on this thread and not created yet.
-    static PENDING: RefCell<Vec<Weak<ServerDb>>> = const { RefCell::new(Vec::new()) };
+    static PENDING: RefCell<Vec<Pending>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Creates the server databases made on this thread that do not exist yet, with the tables
-/// of `schemas` (what a fixture registered).
+/// A temporary database made on this thread whose tables a fixture may still provide.
+enum Pending {
+    Server(Weak<ServerDb>),
+    Sqlite(Weak<PathBuf>),
+}
+
+/// Gives the temporary databases made on this thread that do not exist yet the tables of
+/// `schemas` (what a fixture registered): a clone of the schema's template on a server, a
+/// copy of it on SQLite. A SQLite file that exists already (the fixture used it) is left as
+/// it is.
 pub(crate) fn prepare_pending(schemas: &[ModelSchema]) -> Result<()> {
-    let pending: Vec<Weak<ServerDb>> = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
-    for db in pending.iter().filter_map(Weak::upgrade) {
-        db.prepare(schemas)?;
+    let pending: Vec<Pending> = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    for item in pending {
+        match item {
+            Pending::Server(db) => {
+                if let Some(db) = db.upgrade() {
+                    db.prepare(schemas)?;
+                }
+            }
+            Pending::Sqlite(path) => {
+                if let Some(path) = path.upgrade().filter(|p| !p.exists()) {
+                    crate::sqlite_template::copy_into(schemas, &path)?;
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -158,7 +177,7 @@ impl TempDatabase {
                     name: name.clone(),
                     created: Mutex::new(false),
                 });
-                PENDING.with(|p| p.borrow_mut().push(Arc::downgrade(&db)));
+                PENDING.with(|p| p.borrow_mut().push(Pending::Server(Arc::downgrade(&db))));
                 Ok(TempDatabase {
                     url: server.url_of(&name),
                     backend: server.backend,
@@ -185,7 +204,8 @@ impl TempDatabase {
                 path: std::env::temp_dir().display().to_string(),
                 source,
             })?;
-        let path = dir.path().join("test.db");
+        let path = Arc::new(dir.path().join("test.db"));
+        PENDING.with(|p| p.borrow_mut().push(Pending::Sqlite(Arc::downgrade(&path))));
         Ok(TempDatabase {
             url: format!("sqlite://{}", path.display()),
             backend: Backend::Sqlite,
@@ -235,7 +255,7 @@ impl TempDatabase {
     /// The SQLite file, for a SQLite database.
     pub fn path(&self) -> Option<&Path> {
         match &self.kind {
-            Kind::Sqlite { path, .. } => Some(path),
+            Kind::Sqlite { path, .. } => Some(path.as_path()),
             _ => None,
         }
     }

@@ -186,6 +186,7 @@ fn at_start() {
 #[ctor::dtor]
 fn at_exit() {
     crate::server::drop_process_databases();
+    crate::sqlite_template::remove_templates();
     let check = EXIT_CHECK.get().copied().unwrap_or(ExitCheck::Fail);
     if check == ExitCheck::Off {
         return;

@@ -26,7 +26,7 @@
 //!         .unwrap();
 //!     assert_eq!(results["create"]["id"], "user-1");
 //! } // the guard cleans up here, also when the test panicked
-//! # fn main() { creates_a_user::default(); }
+//! # fn main() { drop(users_db::default()); }
 //! ```
 //!
 //! # What you get
@@ -66,6 +66,7 @@ mod leak;
 mod rt;
 mod server;
 mod snapshot;
+mod sqlite_template;
 
 pub use crate::database::{Isolation, TempDatabase};
 pub use crate::error::{Error, Result};

@@ -82,7 +82,7 @@ impl Server {
                         .acquire_timeout(timeout)
                         .connect_with(options.disable_statement_logging())
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(connect_error)?;
                     Ok::<_, String>(AdminPool::Postgres(pool))
                 }
                 _ => {
@@ -93,7 +93,7 @@ impl Server {
                         .acquire_timeout(timeout)
                         .connect_with(options.disable_statement_logging())
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(connect_error)?;
                     Ok(AdminPool::MySql(pool))
                 }
             }
@@ -387,6 +387,15 @@ pub(crate) fn drop_process_databases() {
     }
 }
 
+fn connect_error(e: sqlx::Error) -> String {
+    match e {
+        sqlx::Error::PoolTimedOut => {
+            "no connection within 5 s (is the server running and reachable?)".to_owned()
+        }
+        other => other.to_string(),
+    }
+}
+
 /// A name for a new per-test database: marker, owner pid, a counter, and the test's name.
 pub(crate) fn test_database_name() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -416,7 +425,7 @@ pub(crate) fn process_alive(pid: u32) -> bool {
 }
 
 /// A stable fingerprint of a schema set: same models, same DDL, same name, across runs.
-fn fingerprint(backend: Backend, schemas: &[ModelSchema]) -> u64 {
+pub(crate) fn fingerprint(backend: Backend, schemas: &[ModelSchema]) -> u64 {
     // FNV-1a: stable across Rust versions and processes, unlike `DefaultHasher`.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut feed = |bytes: &[u8]| {

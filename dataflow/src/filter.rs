@@ -298,4 +298,118 @@ mod tests {
         let err = where_sql(json!({"users; DROP TABLE x": 1})).unwrap_err();
         assert!(matches!(&err, Error::UnknownField { .. }), "{err}");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn json_leaf() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                ".{0,12}".prop_map(Value::String),
+                Just(json!("x'; DROP TABLE users; --")),
+                Just(json!("\" OR 1=1 --")),
+            ]
+        }
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            json_leaf().prop_recursive(2, 8, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map(".{0,6}", inner, 0..3)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        fn key() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "id", "name", "age", "meta", "nope", "name; --", "\"id\""
+                ])
+                .prop_map(str::to_owned),
+                ".{0,8}",
+            ]
+        }
+
+        fn operator() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$like", "$null",
+                    "$regex", "eq",
+                ])
+                .prop_map(str::to_owned),
+                ".{0,5}",
+            ]
+        }
+
+        fn condition() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                json_value(),
+                prop::collection::btree_map(operator(), json_value(), 1..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        }
+
+        fn filter() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                1 => json_value(),
+                4 => prop::collection::btree_map(key(), condition(), 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        }
+
+        /// What is left of the SQL once the known identifiers, placeholders and keywords
+        /// are taken out: only spaces and punctuation may remain.
+        fn residue(sql: &str) -> String {
+            let mut rest = sql.to_owned();
+            for column in ["\"id\"", "\"name\"", "\"age\"", "\"meta\""] {
+                rest = rest.replace(column, " ");
+            }
+            for keyword in [
+                "WHERE",
+                "AND",
+                "IS NOT NULL",
+                "IS NULL",
+                "NOT IN",
+                "IN",
+                "LIKE",
+                "1 = 0",
+                "1 = 1",
+            ] {
+                rest = rest.replace(keyword, " ");
+            }
+            let mut out = String::new();
+            let mut chars = rest.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '$' {
+                    while chars.peek().is_some_and(char::is_ascii_digit) {
+                        chars.next();
+                    }
+                } else if !" =<>(),".contains(c) {
+                    out.push(c);
+                }
+            }
+            out
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn every_filter_is_rejected_or_fully_parameterised(filter in filter()) {
+                let parsed = Filter::parse(&columns(), &filter, "filter");
+                if let Ok(parsed) = parsed {
+                    let mut q = QueryBuilder::new(Backend::Postgres);
+                    parsed.push_where(&mut q);
+                    let q = q.build();
+                    prop_assert_eq!(residue(&q.sql), "", "SQL text beyond identifiers and placeholders: {}", q.sql);
+                    prop_assert_eq!(q.sql.matches('$').count(), q.args.len());
+                }
+            }
+        }
+    }
 }

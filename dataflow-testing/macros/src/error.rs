@@ -3,7 +3,7 @@
 
 use proc_macro2::Span;
 use quote::ToTokens;
-use syn::{Attribute, Error, Generics, LitStr, Pat, Path, Receiver, Signature, Type};
+use syn::{Attribute, Error, Generics, LitStr, Pat, Path, Receiver, Signature};
 
 use crate::parse::{
     Argument, FixtureFn, FixtureInput, FixtureItem, FixtureOption, LeakCheck, Returns,
@@ -11,10 +11,6 @@ use crate::parse::{
 
 /// What a fixture returns, as every return-type error says it.
 const RETURNS: &str = "a #[dataflow_fixture] returns DataFlow or Result<DataFlow, E>";
-
-/// The options, for the unknown-key error.
-const OPTIONS: &str =
-    "the options are leak_check = \"scoped\" | \"global\" | \"off\" and keep_on_failure (= true | false)";
 
 /// Every problem with `input`, combined into one error, or `Ok` when it can be rendered.
 pub fn check(input: &FixtureInput) -> syn::Result<()> {
@@ -70,7 +66,11 @@ fn options(options: &[FixtureOption]) -> Vec<Error> {
 fn unknown_key(key: &Path) -> Error {
     Error::new_spanned(
         key,
-        format!("unknown option in #[dataflow_fixture(...)]; {OPTIONS}"),
+        format!(
+            "unknown option in #[dataflow_fixture(...)]; the options are leak_check ({}) \
+             and keep_on_failure (a flag, or = true / = false)",
+            LeakCheck::choices()
+        ),
     )
 }
 
@@ -81,16 +81,12 @@ fn duplicate_key(key: &Path) -> Error {
 
 fn leak_check(value: &LitStr) -> Option<Error> {
     LeakCheck::from_value(&value.value()).is_none().then(|| {
-        let valid: Vec<String> = LeakCheck::ALL
-            .iter()
-            .map(|check| format!("\"{}\"", check.value()))
-            .collect();
         Error::new(
             value.span(),
             format!(
-                "unknown leak check {:?}; expected one of {}",
+                "unknown leak check {:?}; expected {}",
                 value.value(),
-                valid.join(", ")
+                LeakCheck::choices()
             ),
         )
     })
@@ -128,15 +124,20 @@ fn fixture_fn(function: &FixtureFn) -> Vec<Error> {
     errors
 }
 
-/// `#[fixture]` or `#[rstest::fixture]` next to `#[dataflow_fixture]`, which adds its own.
+/// rstest attributes that do not fit: `#[fixture]` (the attribute adds its own) and
+/// `#[once]` (a guard in a `static` never drops, so it would never clean up).
 fn fixture_attribute(attr: &Attribute) -> Option<Error> {
-    let segment = attr.path().segments.last()?;
-    (segment.ident == "fixture").then(|| {
-        Error::new_spanned(
-            attr,
-            "#[dataflow_fixture] already makes the function an rstest fixture; remove #[fixture]",
-        )
-    })
+    let path = attr.path();
+    let message = if path.segments.last()?.ident == "fixture" {
+        "#[dataflow_fixture] already makes the function an rstest fixture; remove #[fixture]"
+    } else if path.is_ident("once") {
+        "a #[dataflow_fixture] cannot be #[once]: its guard cleans up when the test ends; \
+         for an instance shared by every test, write a plain #[fixture] #[once] that returns \
+         a DataFlow and marks it with dataflow_testing::keep_for_process"
+    } else {
+        return None;
+    };
+    Some(Error::new_spanned(attr, message))
 }
 
 /// `async`, `const`, `unsafe` and `extern`: a fixture is a plain synchronous `fn`.
@@ -206,12 +207,14 @@ fn return_type(returns: &Returns) -> Option<Error> {
             *name,
             format!("{RETURNS}; add `-> DataFlow` to the signature"),
         )),
-        Returns::Other(ty) => Some(other_return_type(ty)),
+        Returns::Guard(ty) => Some(Error::new_spanned(
+            ty,
+            format!(
+                "{RETURNS}; return the DataFlow itself: the fixture wraps it in a TestDataFlow"
+            ),
+        )),
+        Returns::Other(ty) => Some(Error::new_spanned(ty, RETURNS)),
     }
-}
-
-fn other_return_type(ty: &Type) -> Error {
-    Error::new_spanned(ty, RETURNS)
 }
 
 #[cfg(test)]
@@ -256,7 +259,7 @@ mod tests {
         );
         assert_eq!(
             errors,
-            [r#"unknown leak check "strict"; expected one of "scoped", "global", "off""#]
+            [r#"unknown leak check "strict"; expected "scoped", "global" or "off""#]
         );
     }
 
@@ -347,6 +350,21 @@ mod tests {
         );
         assert_eq!(errors.len(), 1, "{errors:#?}");
         assert!(errors[0].contains("remove #[fixture]"), "{errors:#?}");
+    }
+
+    #[test]
+    fn a_once_fixture_is_rejected() {
+        let errors = errors(
+            TokenStream::new(),
+            quote!(
+                #[once]
+                fn db() -> DataFlow {
+                    todo!()
+                }
+            ),
+        );
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(errors[0].contains("cannot be #[once]"), "{errors:#?}");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! From the attribute's tokens to a [`FixtureInput`]: what the user wrote, read leniently.
 //!
-//! Parsing only fails on option syntax it cannot read and on an item that is not Rust;
-//! everything else (an `async fn`, a wrong return type, an unknown option, ...) is recorded
-//! as written and judged by `error.rs`, so that every problem is reported at once.
+//! Parsing only fails on an item that is not Rust. Everything else (options it cannot read,
+//! an `async fn`, a wrong return type, an unknown option, ...) is recorded as written and
+//! judged by `error.rs`, so that every problem is reported at once.
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
@@ -58,6 +58,8 @@ pub enum Returns {
     DataFlow(Box<Type>),
     /// `Result<DataFlow, E>`, `dataflow::Result<DataFlow>`, ...: the type.
     Result(Box<Type>),
+    /// `TestDataFlow`: the guard the fixture makes, returned by mistake; the type.
+    Guard(Box<Type>),
     /// No `->` at all: the function's name, to point at.
     Missing(Span),
     /// Anything else: the type.
@@ -116,6 +118,19 @@ impl LeakCheck {
             LeakCheck::Scoped => "Scoped",
             LeakCheck::Global => "Global",
             LeakCheck::Off => "Off",
+        }
+    }
+
+    /// The values, for error messages: `"scoped", "global" or "off"`.
+    pub fn choices() -> String {
+        let quoted: Vec<String> = LeakCheck::ALL
+            .iter()
+            .map(|check| format!("\"{}\"", check.value()))
+            .collect();
+        match quoted.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
         }
     }
 
@@ -197,6 +212,7 @@ fn option(meta: Meta) -> FixtureOption {
 }
 
 fn leak_check(meta: Meta) -> syn::Result<FixtureOption> {
+    let expected = || format!("expected leak_check = {}", LeakCheck::choices());
     match meta {
         Meta::NameValue(MetaNameValue {
             path,
@@ -207,18 +223,16 @@ fn leak_check(meta: Meta) -> syn::Result<FixtureOption> {
                 }),
             ..
         }) => Ok(FixtureOption::LeakCheck { key: path, value }),
-        Meta::NameValue(MetaNameValue { value, .. }) => Err(syn::Error::new_spanned(
-            value,
-            "expected a string: leak_check = \"scoped\", \"global\" or \"off\"",
-        )),
-        other => Err(syn::Error::new_spanned(
-            other,
-            "expected leak_check = \"scoped\", \"global\" or \"off\"",
-        )),
+        Meta::NameValue(MetaNameValue { value, .. }) => {
+            Err(syn::Error::new_spanned(value, expected()))
+        }
+        other => Err(syn::Error::new_spanned(other, expected())),
     }
 }
 
 fn keep_on_failure(meta: Meta) -> syn::Result<FixtureOption> {
+    const EXPECTED: &str =
+        "expected keep_on_failure, keep_on_failure = true or keep_on_failure = false";
     match meta {
         Meta::Path(key) => Ok(FixtureOption::KeepOnFailure { key, value: true }),
         Meta::NameValue(MetaNameValue {
@@ -230,14 +244,10 @@ fn keep_on_failure(meta: Meta) -> syn::Result<FixtureOption> {
                 }),
             ..
         }) => Ok(FixtureOption::KeepOnFailure { key: path, value }),
-        Meta::NameValue(MetaNameValue { value, .. }) => Err(syn::Error::new_spanned(
-            value,
-            "expected `true` or `false`: keep_on_failure = true, or the bare flag keep_on_failure",
-        )),
-        Meta::List(list) => Err(syn::Error::new_spanned(
-            list,
-            "expected keep_on_failure, or keep_on_failure = true|false",
-        )),
+        Meta::NameValue(MetaNameValue { value, .. }) => {
+            Err(syn::Error::new_spanned(value, EXPECTED))
+        }
+        Meta::List(list) => Err(syn::Error::new_spanned(list, EXPECTED)),
     }
 }
 
@@ -265,8 +275,11 @@ pub fn returns(ty: &Type) -> Returns {
     let is_result = last_segment(ty).is_some_and(|segment| {
         segment.ident == "Result" && first_type_argument(segment).is_some_and(is_dataflow)
     });
+    let is_guard = last_segment(ty).is_some_and(|s| s.ident == "TestDataFlow");
     if is_result {
         Returns::Result(boxed())
+    } else if is_guard {
+        Returns::Guard(boxed())
     } else {
         Returns::Other(boxed())
     }
@@ -379,9 +392,12 @@ mod tests {
 
     #[test]
     fn other_return_types_are_kept_to_be_reported() {
-        let others: [Type; 8] = [
+        assert!(matches!(
+            returns(&parse_quote!(dataflow_testing::TestDataFlow)),
+            Returns::Guard(_)
+        ));
+        let others: [Type; 7] = [
             parse_quote!(()),
-            parse_quote!(TestDataFlow),
             parse_quote!(Option<DataFlow>),
             parse_quote!(Result<String, Error>),
             parse_quote!(Result),
@@ -474,6 +490,7 @@ mod tests {
         for check in LeakCheck::ALL {
             assert_eq!(LeakCheck::from_value(check.value()), Some(check));
         }
+        assert_eq!(LeakCheck::choices(), r#""scoped", "global" or "off""#);
         assert_eq!(LeakCheck::from_value("Global"), None);
     }
 

@@ -1,0 +1,86 @@
+//! SQLite templates: the tables of a schema built once per process, then copied for each
+//! test (a file copy instead of a `CREATE TABLE` per model per test).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use dataflow::{Backend, ModelSchema};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{ConnectOptions, Connection, Executor};
+
+use crate::error::{Error, Result};
+use crate::rt;
+
+struct Templates {
+    dir: tempfile::TempDir,
+    files: HashMap<u64, PathBuf>,
+}
+
+fn templates() -> &'static Mutex<Option<Templates>> {
+    static TEMPLATES: OnceLock<Mutex<Option<Templates>>> = OnceLock::new();
+    TEMPLATES.get_or_init(Default::default)
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Writes a database with the tables of `schemas` at `path` (which must not exist yet).
+pub(crate) fn copy_into(schemas: &[ModelSchema], path: &Path) -> Result<()> {
+    if schemas.is_empty() {
+        return Ok(());
+    }
+    let template = template_for(schemas)?;
+    std::fs::copy(&template, path).map_err(io_error(path))?;
+    Ok(())
+}
+
+fn template_for(schemas: &[ModelSchema]) -> Result<PathBuf> {
+    let fingerprint = crate::server::fingerprint(Backend::Sqlite, schemas);
+    let mut templates = templates().lock().unwrap_or_else(|e| e.into_inner());
+    if templates.is_none() {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("dataflow-{}-templates-", std::process::id()))
+            .tempdir()
+            .map_err(io_error(&std::env::temp_dir()))?;
+        *templates = Some(Templates {
+            dir,
+            files: HashMap::new(),
+        });
+    }
+    let templates = templates.as_mut().expect("made above");
+    if let Some(file) = templates.files.get(&fingerprint) {
+        return Ok(file.clone());
+    }
+    let file = templates.dir.path().join(format!("{fingerprint:016x}.db"));
+    let ddl: Vec<String> = schemas
+        .iter()
+        .map(|s| s.create_table_sql(Backend::Sqlite))
+        .collect();
+    let options = SqliteConnectOptions::new()
+        .filename(&file)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Delete)
+        .disable_statement_logging();
+    rt::block_on(async move {
+        let mut conn = options.connect().await?;
+        for sql in &ddl {
+            conn.execute(sql.as_str()).await?;
+        }
+        conn.close().await
+    })
+    .map_err(|e| Error::DataFlow(dataflow::Error::Database(e)))?;
+    templates.files.insert(fingerprint, file.clone());
+    Ok(file)
+}
+
+/// Removes this process's templates (at exit).
+pub(crate) fn remove_templates() {
+    if let Some(templates) = templates().lock().unwrap_or_else(|e| e.into_inner()).take() {
+        let _ = templates.dir.close();
+    }
+}

@@ -1,0 +1,8 @@
+use dataflow_testing::dataflow_fixture;
+
+#[dataflow_fixture(leak_check = "strict")]
+fn users_db() -> dataflow::DataFlow {
+    dataflow::DataFlow::new("sqlite::memory:").unwrap()
+}
+
+fn main() {}
