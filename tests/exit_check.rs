@@ -86,3 +86,36 @@ fn an_unreachable_test_server_is_one_clear_message_naming_the_variable() {
         "{text}"
     );
 }
+
+#[test]
+fn dataflow_keep_failed_keeps_a_failed_tests_database_and_prints_where() {
+    let output = Command::new(env!("CARGO_BIN_EXE_leaky"))
+        .arg("fail-test")
+        .env("DATAFLOW_KEEP_FAILED", "1")
+        .env_remove("DATAFLOW_TEST_POSTGRES_URL")
+        .env_remove("DATAFLOW_TEST_MYSQL_URL")
+        .output()
+        .expect("leaky runs");
+    let text = stderr(&output);
+    let path = text
+        .lines()
+        .find_map(|line| line.strip_prefix("dataflow-testing: kept the test database at "))
+        .unwrap_or_else(|| panic!("no location printed: {text}"))
+        .to_owned();
+    let path = std::path::Path::new(&path);
+    assert!(path.exists(), "{}", path.display());
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_leaky"))
+        .arg("fail-test")
+        .env_remove("DATAFLOW_KEEP_FAILED")
+        .env_remove("DATAFLOW_TEST_POSTGRES_URL")
+        .env_remove("DATAFLOW_TEST_MYSQL_URL")
+        .output()
+        .expect("leaky runs");
+    assert!(
+        !stderr(&output).contains("kept the test database"),
+        "{}",
+        stderr(&output)
+    );
+}

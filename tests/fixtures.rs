@@ -268,3 +268,30 @@ fn a_dataflow_fixture_starts_from_a_copy_of_the_schema_template(
     });
     assert_eq!(tables, ["users"]);
 }
+
+#[test]
+fn a_failed_tests_database_is_kept_when_asked_and_removed_otherwise() {
+    let run = |keep: bool| {
+        let tmp = TempDatabase::sqlite().unwrap();
+        let dir = tmp.path().unwrap().parent().unwrap().to_owned();
+        let options = dataflow_testing::GuardOptions::new().keep_on_failure(keep);
+        let outcome = catch_unwind(AssertUnwindSafe(move || {
+            let db =
+                TestDataFlow::with_options(tmp.dataflow().unwrap(), options).with_database(tmp);
+            db.model::<User>().unwrap();
+            create_alice(&db);
+            panic!("the test fails");
+        }));
+        assert!(outcome.is_err());
+        dir
+    };
+    let kept = run(true);
+    assert!(
+        kept.join("test.db").exists(),
+        "kept for inspection: {}",
+        kept.display()
+    );
+    std::fs::remove_dir_all(kept).unwrap();
+    let removed = run(false);
+    assert!(!removed.exists());
+}

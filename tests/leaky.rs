@@ -8,6 +8,7 @@
 //! - `server-db <isolation>`: creates a guarded per-test server database, prints its name,
 //!   then waits to be killed (`database` or `transaction` isolation).
 //! - `sqlite-db`: the same with a temporary SQLite file, printing its path.
+//! - `fail-test`: a guarded test that fails (for `DATAFLOW_KEEP_FAILED`).
 //! - `sweep`: makes a temporary database, which sweeps up what killed runs left.
 //! - `storm`: 200 guarded "tests" on named threads, as libtest runs them, of which a fifth
 //!   panic: in the fixture, in a node, in the body, or while a clone of the instance lives
@@ -90,6 +91,20 @@ fn main() {
             wait_to_be_killed(&path);
         }
         Some("storm") => storm(),
+        Some("fail-test") => {
+            // A guarded test that fails: its database is removed, or kept with
+            // DATAFLOW_KEEP_FAILED=1.
+            let failed = std::thread::Builder::new()
+                .name("suite::fails".to_owned())
+                .spawn(|| {
+                    let db = storm_db::default();
+                    run(&db, "WidgetCreateNode", json!({"id": "w"}));
+                    panic!("the test fails");
+                })
+                .unwrap()
+                .join();
+            assert!(failed.is_err());
+        }
         Some("sweep") => {
             // Making a temporary database sweeps up what killed runs left.
             if let Err(e) = TempDatabase::new() {
@@ -98,7 +113,7 @@ fn main() {
             }
         }
         _ => {
-            eprintln!("usage: leaky leak|process-wide|clean|server-db [database|transaction]|sqlite-db|sweep|storm");
+            eprintln!("usage: leaky leak|process-wide|clean|server-db [database|transaction]|sqlite-db|sweep|storm|fail-test");
             std::process::exit(64);
         }
     }

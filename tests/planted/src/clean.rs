@@ -9,7 +9,12 @@ use crate::{run_one, Note};
 fn bound_workflow_creates_and_reads_a_note() {
     let db = DataFlow::new("sqlite::memory:").unwrap();
     db.model::<Note>().unwrap();
-    run_one(db.workflow(), "NoteCreateNode", json!({"id": "n1", "text": "hi"})).unwrap();
+    run_one(
+        db.workflow(),
+        "NoteCreateNode",
+        json!({"id": "n1", "text": "hi"}),
+    )
+    .unwrap();
     let note = run_one(db.workflow(), "NoteReadNode", json!({"id": "n1"})).unwrap();
     assert_eq!(note["text"], "hi");
 }
@@ -20,7 +25,12 @@ fn two_instances_keep_their_own_notes() {
     let b = DataFlow::new("sqlite::memory:").unwrap();
     a.model::<Note>().unwrap();
     b.model::<Note>().unwrap();
-    run_one(a.workflow(), "NoteCreateNode", json!({"id": "n1", "text": "in a"})).unwrap();
+    run_one(
+        a.workflow(),
+        "NoteCreateNode",
+        json!({"id": "n1", "text": "in a"}),
+    )
+    .unwrap();
     let in_b = run_one(b.workflow(), "NoteListNode", json!({})).unwrap();
     assert_eq!(in_b["count"], 0);
 }

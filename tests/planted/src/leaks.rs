@@ -7,7 +7,11 @@ use crate::Orphan;
 
 #[test]
 fn leaves_a_temp_file() {
-    std::fs::write(std::env::temp_dir().join("planted-leftover.txt"), "forgotten").unwrap();
+    std::fs::write(
+        std::env::temp_dir().join("planted-leftover.txt"),
+        "forgotten",
+    )
+    .unwrap();
 }
 
 #[test]

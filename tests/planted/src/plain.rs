@@ -2,5 +2,9 @@
 
 #[test]
 fn always_fails() {
-    assert_eq!(2 + 2, 5, "planted: this test fails alone and in every order");
+    assert_eq!(
+        2 + 2,
+        5,
+        "planted: this test fails alone and in every order"
+    );
 }
