@@ -90,14 +90,18 @@ fn identifiers_that_are_not_plain_names_are_rejected() {
 }
 
 #[test]
-fn schemas_without_a_usable_id_are_rejected() {
+fn schemas_without_a_usable_id_or_with_a_taken_table_are_rejected() {
     let db = DataFlow::new("sqlite::memory:").unwrap();
+    db.model::<User>().unwrap();
     for schema in [
         ModelSchema::new("NoId").field("name", FieldType::String),
         ModelSchema::new("FloatId").field("id", FieldType::F64),
         ModelSchema::new("NullId").nullable_field("id", FieldType::String),
         ModelSchema::new("Twice")
             .field("id", FieldType::String)
+            .field("id", FieldType::String),
+        ModelSchema::new("Impostor")
+            .with_table("users")
             .field("id", FieldType::String),
     ] {
         let err = db.register_model(schema.clone()).unwrap_err();

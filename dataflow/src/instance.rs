@@ -151,6 +151,17 @@ impl DataFlow {
                 instance: self.inner.id,
             });
         }
+        if let Some(other) = models.iter().find(|m| m.schema.table() == schema.table()) {
+            return Err(Error::InvalidModel {
+                model: schema.name().to_owned(),
+                reason: format!(
+                    "its table `{}` is already the table of model `{}` on instance {}",
+                    schema.table(),
+                    other.name(),
+                    self.inner.id
+                ),
+            });
+        }
         let model = Arc::new(ModelState::new(schema, self.inner.auto_migrate));
         let registrations = nodes::generate(&model, &self.inner.store, self.inner.id);
         NodeRegistry::global().register_owned(
