@@ -221,8 +221,10 @@ fn storm() {
             }
         }
     }
-    // The clones on other threads end within 50 ms.
+    // The clones on other threads end within 50 ms; server databases are dropped in the
+    // background.
     std::thread::sleep(std::time::Duration::from_millis(300));
+    dataflow_testing::wait_for_cleanup();
     let entries = NodeRegistry::global()
         .entries()
         .iter()

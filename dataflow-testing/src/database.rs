@@ -327,10 +327,7 @@ impl Drop for TempDatabase {
         if let Kind::Server(db) = &self.kind {
             let created = *db.created.lock().unwrap_or_else(|e| e.into_inner());
             if created {
-                if let Err(e) = db.server.drop_database(&db.name) {
-                    // Never panic in drop: the next run sweeps it up.
-                    eprintln!("dataflow-testing: could not drop {}: {e}", db.name);
-                }
+                db.server.drop_database_later(&db.name);
             }
         }
     }

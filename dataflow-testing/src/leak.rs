@@ -185,6 +185,7 @@ fn at_start() {
 #[allow(unsafe_code)] // the destructor lives in a linker section
 #[ctor::dtor]
 fn at_exit() {
+    crate::rt::wait_for_background();
     crate::server::drop_process_databases();
     crate::sqlite_template::remove_templates();
     let check = EXIT_CHECK.get().copied().unwrap_or(ExitCheck::Fail);

@@ -76,6 +76,13 @@ pub use crate::leak::{assert_registry_empty, keep_for_process};
 pub use crate::server::{MYSQL_ENV, POSTGRES_ENV};
 pub use crate::snapshot::{registry_snapshot, RegistrySnapshot, SnapshotEntry, SnapshotScope};
 
+/// Waits until the server databases of finished tests are dropped. Guards drop them in the
+/// background so that a test ends at once; the process waits for them before it exits. Call
+/// this to check a server for leftovers from inside the process.
+pub fn wait_for_cleanup() {
+    rt::wait_for_background();
+}
+
 #[doc = include_str!("dataflow_fixture.md")]
 pub use dataflow_testing_macros::dataflow_fixture;
 

@@ -32,3 +32,33 @@ where
     rx.recv()
         .expect("the dataflow-testing runtime lives as long as the process")
 }
+
+/// Starts `future` on the toolkit's runtime without waiting; [`wait_for_background`] waits
+/// for every such future still running (at exit).
+pub(crate) fn spawn_background<F>(future: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let handle = runtime().spawn(future);
+    let mut pending = background().lock().unwrap_or_else(|e| e.into_inner());
+    pending.retain(|h| !h.is_finished());
+    pending.push(handle);
+}
+
+fn background() -> &'static std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>> {
+    static PENDING: OnceLock<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = OnceLock::new();
+    PENDING.get_or_init(Default::default)
+}
+
+/// Waits for the background work started with [`spawn_background`].
+pub(crate) fn wait_for_background() {
+    let pending = std::mem::take(&mut *background().lock().unwrap_or_else(|e| e.into_inner()));
+    if pending.is_empty() {
+        return;
+    }
+    block_on(async move {
+        for handle in pending {
+            let _ = handle.await;
+        }
+    });
+}
