@@ -248,7 +248,10 @@ impl Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.cleanup();
-        engine::spawn_detached(self.store.closer());
+        // A pool that never connected has nothing to close.
+        if self.store.has_connected() {
+            engine::spawn_detached(self.store.closer());
+        }
     }
 }
 

@@ -498,9 +498,33 @@ impl NodeRegistry {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut next: Table = Table::clone(&self.table.load());
         let value = change(&mut next)?;
-        self.table.store(Arc::new(next));
+        let previous = self.table.swap(Arc::new(next));
+        reclaim(previous);
         Ok(value)
     }
+}
+
+/// Frees a replaced snapshot. A large one (a cleanup of hundreds of nodes frees as many
+/// allocations) is freed on a thread of its own, so that the writer returns at once.
+fn reclaim(previous: Arc<Table>) {
+    const LARGE: usize = 256;
+    if previous.len() < LARGE {
+        return;
+    }
+    static RECLAIMER: OnceLock<Mutex<std::sync::mpsc::Sender<Arc<Table>>>> = OnceLock::new();
+    let sender = RECLAIMER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Arc<Table>>();
+        let spawned = std::thread::Builder::new()
+            .name("dataflow-reclaim".to_owned())
+            .spawn(move || rx.into_iter().for_each(drop));
+        if spawned.is_err() {
+            tracing::warn!("no thread for freeing registry snapshots; freeing them inline");
+        }
+        Mutex::new(tx)
+    });
+    let sender = sender.lock().unwrap_or_else(|e| e.into_inner());
+    // If the thread is gone, the snapshot comes back in the error and is freed here.
+    let _ = sender.send(previous);
 }
 
 /// Removes `owner`'s entry of `name`; returns it as a one-slot removal.

@@ -25,9 +25,10 @@ pub(crate) struct Done {
 
 /// How one backend binds and decodes values.
 pub(crate) trait Driver: Database {
+    /// Binds `value`, borrowed from the query it belongs to (no copy of text or bytes).
     fn bind<'q>(
         query: Query<'q, Self, <Self as Database>::Arguments<'q>>,
-        value: &SqlValue,
+        value: &'q SqlValue,
     ) -> Query<'q, Self, <Self as Database>::Arguments<'q>>;
 
     fn decode(row: &Self::Row, index: usize, ty: FieldType) -> Result<Value>;
@@ -54,8 +55,8 @@ macro_rules! bind_common {
             SqlValue::I32(v) => Ok($query.bind(*v)),
             SqlValue::I64(v) => Ok($query.bind(*v)),
             SqlValue::F64(v) => Ok($query.bind(*v)),
-            SqlValue::Text(v) => Ok($query.bind(v.clone())),
-            SqlValue::Bytes(v) => Ok($query.bind(v.clone())),
+            SqlValue::Text(v) => Ok($query.bind(v.as_str())),
+            SqlValue::Bytes(v) => Ok($query.bind(v.as_slice())),
             _ => Err($query),
         }
     };
@@ -105,7 +106,7 @@ macro_rules! decode_common {
 impl Driver for Sqlite {
     fn bind<'q>(
         query: Query<'q, Self, <Self as Database>::Arguments<'q>>,
-        value: &SqlValue,
+        value: &'q SqlValue,
     ) -> Query<'q, Self, <Self as Database>::Arguments<'q>> {
         match bind_common!(query, value) {
             Ok(query) => query,
@@ -155,13 +156,13 @@ macro_rules! typed_driver {
         impl Driver for $db {
             fn bind<'q>(
                 query: Query<'q, Self, <Self as Database>::Arguments<'q>>,
-                value: &SqlValue,
+                value: &'q SqlValue,
             ) -> Query<'q, Self, <Self as Database>::Arguments<'q>> {
                 match bind_common!(query, value) {
                     Ok(query) => query,
                     Err(query) => match value {
                         SqlValue::Null(ty) => bind_typed_null!(query, ty),
-                        SqlValue::Json(v) => query.bind(Json(v.clone())),
+                        SqlValue::Json(v) => query.bind(Json(v)),
                         SqlValue::DateTime(t) => query.bind(*t),
                         SqlValue::NaiveDateTime(t) => query.bind(*t),
                         _ => unreachable!("bind_common binds every other value"),

@@ -214,6 +214,31 @@ impl Store {
             let done = session.execute(q).await;
             return session.finish(done).await.map(drop);
         };
+        // The schema of the shared database is committed: once a statement has run there,
+        // later instances of this process need not connect to run it again.
+        static DONE: std::sync::OnceLock<Mutex<std::collections::HashSet<String>>> =
+            std::sync::OnceLock::new();
+        let key = format!(
+            "{}:{}/{}\n{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default(),
+            q.sql
+        );
+        let done = DONE.get_or_init(Default::default);
+        if done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key)
+        {
+            return Ok(());
+        }
+        self.execute_side(options, q).await?;
+        done.lock().unwrap_or_else(|e| e.into_inner()).insert(key);
+        Ok(())
+    }
+
+    async fn execute_side(&self, options: &PgConnectOptions, q: &SqlQuery) -> Result<()> {
         let mut conn = options.connect().await.map_err(|e| self.connect_error(e))?;
         let done = sqlx::Executor::execute(&mut conn, q.sql.as_str()).await;
         let _ = conn.close().await;
@@ -253,6 +278,16 @@ impl Store {
             conn: self.acquire().await?,
             scope: Scope::None,
         })
+    }
+
+    /// Whether the pool has opened a connection (or is opening one).
+    pub(crate) fn has_connected(&self) -> bool {
+        let size = match &self.pool {
+            Pool::Sqlite(p) => p.size(),
+            Pool::Postgres(p) => p.size(),
+            Pool::MySql(p) => p.size(),
+        };
+        size > 0 || self.keeper.initialized()
     }
 
     /// A future that closes every connection and owns what it needs, so that it does not

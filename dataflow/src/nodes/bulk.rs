@@ -52,7 +52,7 @@ impl Op {
                 context: self.context("parameters"),
                 field: "fields".to_owned(),
             })?;
-        let values = self.values(fields, &self.context("fields"), false)?;
+        let values = self.values(fields, || self.context("fields"), false)?;
         let q = self.update_sql(values, &filter).build();
         let mut session = self.store.begin().await?;
         let result = session.execute(&q).await;
@@ -96,13 +96,13 @@ impl Op {
                     .expect("checked by conflict_on");
                 filter.and_equal(column, value::to_sql(column, def.ty, def.nullable, v)?);
             }
-            let insert = self.values(row, &context, true)?;
+            let insert = self.values(row, || context.clone(), true)?;
             let update: Map<String, Value> = row
                 .iter()
                 .filter(|(k, _)| *k != "id" && !conflict_on.contains(k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            let update = self.values(&update, &context, false)?;
+            let update = self.values(&update, || context.clone(), false)?;
             plans.push((filter, insert, update));
         }
         let processed = plans.len();
@@ -214,7 +214,7 @@ impl Op {
         rows.iter()
             .enumerate()
             .map(|(i, row)| {
-                let values = self.values(row, &self.context(&format!("data[{i}]")), true)?;
+                let values = self.values(row, || self.context(&format!("data[{i}]")), true)?;
                 let (mut columns, mut row): (Vec<String>, Vec<SqlValue>) =
                     values.into_iter().unzip();
                 columns.extend(["created_at".to_owned(), "updated_at".to_owned()]);

@@ -12,7 +12,7 @@ use crate::node::Params;
 impl Op {
     /// Parameters: the model's fields. Result: the stored row.
     pub(super) async fn create(&self, params: Params) -> Result<Value> {
-        let values = self.values(&params, &self.context("parameters"), true)?;
+        let values = self.values(&params, || self.context("parameters"), true)?;
         let mut session = if returning(self.backend()) {
             self.store.session().await?
         } else {
@@ -48,7 +48,7 @@ impl Op {
                 context: self.context("parameters"),
                 field: "fields".to_owned(),
             })?;
-        let values = self.values(fields, &self.context("fields"), false)?;
+        let values = self.values(fields, || self.context("fields"), false)?;
         let filter = Filter::equal("id", id.clone());
         let mut q = self.update_sql(values, &filter);
         if returning(self.backend()) {
@@ -185,7 +185,7 @@ impl Op {
         let empty = Map::new();
         let create = self.object(&params, "create")?.unwrap_or(&empty);
         let update = self.object(&params, "update")?.unwrap_or(&empty);
-        let update_values = self.values(update, &self.context("update"), false)?;
+        let update_values = self.values(update, || self.context("update"), false)?;
 
         // Plain equalities of `where` are part of the row an upsert creates.
         let mut create_fields = create.clone();
@@ -216,7 +216,7 @@ impl Op {
                 let row = self.select_by_id(&mut session, id).await?;
                 return Ok(json!({ "action": "updated", "record": row }));
             }
-            let values = self.values(&create_fields, &self.context("create"), true)?;
+            let values = self.values(&create_fields, || self.context("create"), true)?;
             let record = self.insert_one(&mut session, values).await?;
             Ok(json!({ "action": "created", "record": record }))
         }

@@ -241,10 +241,11 @@ impl Op {
     }
 
     /// Field values for an insert (`for_insert`) or an update, checked against the model.
+    /// `context` names where the fields come from; it is only built for an error.
     fn values(
         &self,
         fields: &Map<String, Value>,
-        context: &str,
+        context: impl Fn() -> String,
         for_insert: bool,
     ) -> Result<Vec<(String, SqlValue)>> {
         let schema = &self.model.schema;
@@ -254,7 +255,7 @@ impl Op {
                 .field_def(name)
                 .filter(|_| for_insert || name != "id")
                 .ok_or_else(|| Error::UnknownField {
-                    context: context.to_owned(),
+                    context: context(),
                     field: name.clone(),
                     expected: self
                         .model
@@ -273,7 +274,7 @@ impl Op {
                 let auto = def.name == "id" && schema.primary_key_auto_increments();
                 if !def.nullable && !auto && !fields.contains_key(&def.name) {
                     return Err(Error::MissingField {
-                        context: context.to_owned(),
+                        context: context(),
                         field: def.name.clone(),
                     });
                 }
