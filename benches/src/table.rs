@@ -1,0 +1,361 @@
+//! The short run of every metric, as rows of one table: what `bench-table` (and so
+//! `cargo xtask bench`) prints.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::harness::{compare, measure, Comparison, Plan};
+use crate::memory::{Cycle, Growth};
+use crate::postgres::{Mode, PostgresIsolation, POSTGRES_ENV};
+use crate::report::{format_duration, Quantity, Row, Target};
+use crate::{bulk, chain, life, registry, schema, suites};
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Only the groups of metrics whose name contains this text (`life`, `schema`,
+    /// `postgres`, `bulk`, `chain`, `cleanup`, `lookup`, `suite`, `memory`).
+    pub filter: Option<String>,
+    /// Skip the two 1,000-test suites (and their release build).
+    pub no_suites: bool,
+}
+
+impl Options {
+    fn wants(&self, id: &str) -> bool {
+        self.filter.as_deref().is_none_or(|f| id.contains(f))
+    }
+}
+
+/// Announces a metric on stderr.
+fn progress(what: &str) {
+    eprintln!("bench: {what} ...");
+}
+
+/// Runs every wanted metric and returns its rows, in the order of issue 5's table.
+/// `exe` is the bench-table binary, run again as a child for the memory probes.
+pub fn run(options: &Options, exe: &Path) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let section = |id: &'static str, rows: &mut Vec<Row>, f: &mut dyn FnMut() -> Vec<Row>| {
+        if options.wants(id) {
+            rows.extend(f());
+        }
+    };
+
+    section("life", &mut rows, &mut || {
+        progress("guarded test life on a temporary SQLite file");
+        let file = compare(
+            Plan::new(10, 200),
+            &mut life::TestLife::new(life::Storage::File),
+        );
+        progress("guarded test life on SQLite :memory:");
+        let memory = compare(
+            Plan::new(10, 200),
+            &mut life::TestLife::new(life::Storage::Memory),
+        );
+        vec![
+            Row::compared(
+                "life_file",
+                "guarded test life, temp SQLite file (vs raw sqlx)",
+                &file,
+                Target::RatioAtMost(1.25),
+            ),
+            Row::compared(
+                "life_memory",
+                "guarded test life, SQLite :memory: (vs raw sqlx)",
+                &memory,
+                Target::RatioAtMost(1.25),
+            ),
+        ]
+    });
+
+    section("schema", &mut rows, &mut || {
+        progress("per-test set-up of a 20-model schema on SQLite");
+        let toolkit = compare(Plan::new(5, 60), &mut schema::SqliteSchema::new());
+        vec![Row::compared(
+            "schema_sqlite",
+            "per-test set-up, 20-model schema, SQLite (vs 20 CREATE TABLE)",
+            &toolkit,
+            Target::RatioAtMost(0.5),
+        )]
+    });
+
+    section("postgres", &mut rows, &mut || {
+        let _cleanup = crate::postgres::ServerCleanup::start();
+        let mut out = Vec::new();
+        for (id, mode, text) in [
+            ("pg_clone", Mode::Clone, "PostgreSQL isolation, 20 models, cloned database (vs CREATE/DROP DATABASE + 20 tables)"),
+            ("pg_transaction", Mode::Transaction, "PostgreSQL isolation, 20 models, transaction mode (same baseline)"),
+        ] {
+            let target = Target::RatioAtMost(if mode == Mode::Clone { 0.5 } else { 0.05 });
+            match PostgresIsolation::new(mode, true) {
+                Err(why) => out.push(Row::skipped(id, text, target, why)),
+                Ok(mut workload) => {
+                    progress(text);
+                    let c = compare(Plan::new(2, 12), &mut workload);
+                    drop(workload);
+                    // The isolation alone, with one connection instead of `migrate`,
+                    // against the same baseline measured alongside it.
+                    let bare = PostgresIsolation::new(mode, false)
+                        .map(|mut w| compare(Plan::new(1, 8), &mut w));
+                    let mut row = Row::compared(id, text, &c, target);
+                    if let Ok(bare) = bare {
+                        row = row.with_note(format!(
+                            "without migrate: {} vs {}, ratio {:.2}",
+                            format_duration(bare.ours.median()),
+                            format_duration(bare.baseline.median()),
+                            bare.ratio()
+                        ));
+                    }
+                    out.push(row);
+                }
+            }
+        }
+        out
+    });
+
+    section("bulk", &mut rows, &mut || {
+        progress("BulkCreate of 10,000 rows on :memory:");
+        let c = compare(Plan::new(2, 15), &mut bulk::BulkCreate::new());
+        vec![Row::compared(
+            "bulk_create",
+            "BulkCreate 10,000 rows, SQLite :memory: (vs multi-row INSERTs)",
+            &c,
+            Target::RatioAtMost(1.3),
+        )]
+    });
+
+    section("chain", &mut rows, &mut || {
+        progress("a 100-node chain");
+        let c =
+            compare(Plan::new(50, 400), &mut chain::Chain::new()).per(chain::CHAIN_NODES as u32);
+        let overhead = c.ours.median().saturating_sub(c.baseline.median());
+        vec![Row::compared(
+            "chain",
+            "100-node chain of PassthroughNode, per node (vs 100 calls)",
+            &c,
+            Target::OverheadAtMost(Duration::from_micros(5)),
+        )
+        .with_note(format!("overhead {}/node", format_duration(overhead)))]
+    });
+
+    section("cleanup", &mut rows, &mut || {
+        progress("cleanup_nodes() of 100 models");
+        let cleanup = registry::Cleanup::new();
+        let s = measure(Plan::new(5, 50), || cleanup.run());
+        vec![Row::new(
+            "cleanup",
+            "cleanup_nodes(), 100 models / 1,000 nodes",
+            Quantity::Time(s.median()),
+            None,
+            Target::TimeAtMost(Duration::from_micros(100)),
+        )]
+    });
+
+    section("lookup", &mut rows, &mut || {
+        progress("registry lookups, uncontended");
+        let lookups = registry::Lookups::new(10);
+        let n = lookups.per_run() as u32;
+        let mut w = registry::Lookup(lookups);
+        let c = compare(Plan::new(20, 200), &mut w).per(n);
+        progress("registry lookups from 2 threads vs 1");
+        let lookups = registry::Lookups::new(300);
+        let n = lookups.per_run() as f64;
+        let mut w = registry::TwoThreads(lookups);
+        let t = compare(Plan::new(3, 30), &mut w);
+        let rate = |threads: f64, d: Duration| Quantity::Rate(threads * n / d.as_secs_f64());
+        vec![
+            Row::compared(
+                "lookup",
+                "registry lookup, uncontended (vs HashMap get)",
+                &c,
+                Target::RatioAtMost(3.0),
+            ),
+            Row::new(
+                "lookup_threads",
+                "registry lookups, 2 threads vs 1 (throughput)",
+                rate(2.0, t.ours.median()),
+                Some(rate(1.0, t.baseline.median())),
+                Target::RatioAtLeast(1.6),
+            ),
+        ]
+    });
+
+    if !options.no_suites && options.wants("suite") {
+        rows.extend(suite_rows(exe));
+    }
+
+    section("memory", &mut rows, &mut || {
+        let mut out = Vec::new();
+        for (id, cycle, warmup, text) in [
+            (
+                "memory_instances",
+                Cycle::Instance,
+                200,
+                "RSS growth, 1,000 create-register-cleanup-drop cycles",
+            ),
+            (
+                "memory_tests",
+                Cycle::GuardedTest,
+                100,
+                "RSS growth, 1,000 guarded test lives (temp SQLite file)",
+            ),
+        ] {
+            progress(text);
+            match probe_in_child(exe, cycle, warmup, 1000) {
+                Ok(g) => {
+                    let mut note = format!(
+                        "{} -> {}",
+                        Quantity::Bytes(g.warm),
+                        Quantity::Bytes(g.end())
+                    );
+                    // The same cycles with the pool closed before the drop, so that no
+                    // closer is left for the engine: tells a backlog from a leak.
+                    if cycle == Cycle::Instance {
+                        if let Ok(closed) = probe_in_child(exe, Cycle::InstanceClosed, warmup, 1000)
+                        {
+                            note.push_str(&format!(
+                                "; with close_blocking() before each drop: {:+.2}%",
+                                closed.percent()
+                            ));
+                        }
+                    }
+                    out.push(
+                        Row::new(
+                            id,
+                            text,
+                            Quantity::Percent(g.percent()),
+                            None,
+                            Target::PercentBelow(5.0),
+                        )
+                        .with_note(note),
+                    );
+                }
+                Err(e) => out.push(Row::skipped(id, text, Target::PercentBelow(5.0), e)),
+            }
+        }
+        out
+    });
+    rows
+}
+
+/// Runs `bench-table --probe-memory CYCLE WARMUP CYCLES` and reads its JSON.
+fn probe_in_child(
+    exe: &Path,
+    cycle: Cycle,
+    warmup: usize,
+    cycles: usize,
+) -> Result<Growth, String> {
+    let out = Command::new(exe)
+        .args([
+            "--probe-memory",
+            cycle.name(),
+            &warmup.to_string(),
+            &cycles.to_string(),
+        ])
+        .env_remove(POSTGRES_ENV)
+        .env_remove(dataflow_testing::MYSQL_ENV)
+        .output()
+        .map_err(|e| format!("could not run the probe: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the probe failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("the probe's output: {e}"))?;
+    Growth::from_json(&value).ok_or_else(|| "the probe's output has no figures".to_owned())
+}
+
+/// The 1,000-test suites: wall time against raw sqlx with two test threads, the speed-up
+/// of two threads over one, and the peak resident size.
+fn suite_rows(exe: &Path) -> Vec<Row> {
+    const WALL: &str =
+        "1,000 guarded tests in one binary, --test-threads=2, wall (vs raw sqlx suite)";
+    const SPEEDUP: &str = "1,000 guarded tests, --test-threads=2 vs 1 (tests/s)";
+    const RSS: &str = "peak RSS of the 1,000 guarded tests (vs raw sqlx suite)";
+    progress("building the 1,000-test suites (cargo test --release --no-run)");
+    let suites = match suites::build() {
+        Ok(s) => s,
+        Err(e) => {
+            return [
+                ("suite_wall", WALL, Target::RatioAtMost(1.5)),
+                ("suite_threads", SPEEDUP, Target::RatioAtLeast(1.6)),
+                ("suite_rss", RSS, Target::None),
+            ]
+            .into_iter()
+            .map(|(id, text, target)| Row::skipped(id, text, target, e.clone()))
+            .collect();
+        }
+    };
+    progress("running the 1,000-test suites, 3 rounds of 4 runs");
+    let (mut g2, mut r2, mut g1, mut r1) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut rss = (0, 0);
+    for round in 0..3 {
+        let mut order: Vec<(&Path, usize)> = vec![
+            (&suites.guarded, 2),
+            (&suites.raw, 2),
+            (&suites.guarded, 1),
+            (&suites.raw, 1),
+        ];
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for (binary, threads) in order {
+            let run = match suites::run(exe, binary, threads) {
+                Ok(run) => run,
+                Err(e) => {
+                    return vec![Row::skipped(
+                        "suite_wall",
+                        WALL,
+                        Target::RatioAtMost(1.5),
+                        e,
+                    )];
+                }
+            };
+            let guarded = binary == suites.guarded.as_path();
+            match (guarded, threads) {
+                (true, 2) => g2.push(run.wall),
+                (false, 2) => r2.push(run.wall),
+                (true, _) => g1.push(run.wall),
+                (false, _) => r1.push(run.wall),
+            }
+            if guarded {
+                rss.0 = rss.0.max(run.max_rss);
+            } else {
+                rss.1 = rss.1.max(run.max_rss);
+            }
+        }
+    }
+    let median = |v: Vec<Duration>| crate::harness::Samples::new(v).median();
+    let (g2, r2, g1, r1) = (median(g2), median(r2), median(g1), median(r1));
+    let wall = Comparison {
+        ours: crate::harness::Samples::new(vec![g2]),
+        baseline: crate::harness::Samples::new(vec![r2]),
+    };
+    let rate = |d: Duration| Quantity::Rate(1000.0 / d.as_secs_f64());
+    vec![
+        Row::compared("suite_wall", WALL, &wall, Target::RatioAtMost(1.5)),
+        Row::new(
+            "suite_threads",
+            SPEEDUP,
+            rate(g2),
+            Some(rate(g1)),
+            Target::RatioAtLeast(1.6),
+        )
+        .with_note(format!(
+            "raw sqlx suite: {:.2}x; 1 thread: ours {} vs raw {}",
+            r1.as_secs_f64() / r2.as_secs_f64(),
+            format_duration(g1),
+            format_duration(r1)
+        )),
+        Row::new(
+            "suite_rss",
+            RSS,
+            Quantity::Bytes(rss.0),
+            Some(Quantity::Bytes(rss.1)),
+            Target::None,
+        ),
+    ]
+}
