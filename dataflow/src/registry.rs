@@ -437,23 +437,32 @@ impl NodeRegistry {
 
     /// Removes exactly the registrations `owner` holds. Returns how many there were.
     pub(crate) fn unregister_owner(&self, owner: Owner) -> usize {
-        let removed = self.update(|table| {
-            let mut removed = Vec::new();
+        let observed = self.observer.get().is_some();
+        let (count, removed) = self.update(|table| {
+            let (mut count, mut removed) = (0, Vec::new());
             table.retain(|name, slots| {
-                if slots.iter().any(|s| s.owner == owner) {
-                    *slots = slots.iter().filter(|s| s.owner != owner).cloned().collect();
+                let held = slots.iter().filter(|s| s.owner == owner).count();
+                if held == 0 {
+                    return true;
+                }
+                count += held;
+                if observed {
                     removed.push(Arc::clone(name));
                 }
-                !slots.is_empty()
+                if held == slots.len() {
+                    return false;
+                }
+                *slots = slots.iter().filter(|s| s.owner != owner).cloned().collect();
+                true
             });
-            removed
+            (count, removed)
         });
         if let Some(observer) = self.observer.get() {
             for name in &removed {
                 observer.unregistered(name, owner);
             }
         }
-        removed.len()
+        count
     }
 
     /// The names `owner` holds, sorted.
