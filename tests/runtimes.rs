@@ -76,8 +76,8 @@ async fn works_on_a_multi_thread_runtime_with_concurrent_workflows() {
 /// One instance for the two tests below, each of which runs on a runtime of its own that
 /// ends with the test.
 static SHARED: LazyLock<DataFlow> = LazyLock::new(|| {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let db = DataFlow::new(&format!("sqlite://{}", dir.join("shared.db").display())).unwrap();
+    // In memory: a file would outlive the process (statics are never dropped).
+    let db = DataFlow::new("sqlite::memory:").unwrap();
     db.model::<User>().unwrap();
     // Lives until the process exits, by design: not a leak.
     dataflow_testing::keep_for_process(&db);

@@ -3,22 +3,21 @@
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <command>
+mod bench;
+mod isolation_check;
+
+const USAGE: &str = "usage: cargo xtask <command> [ARGS]
 
 commands:
-  isolation-check   find polluters, victims, brittle tests and leakers in a test suite (not yet built)
-  bench             run the benchmarks and print ours/baseline ratios (not yet built)";
+  isolation-check   find polluters, victims, brittle tests and leakers in a test suite
+                    (`cargo xtask isolation-check --help` for its options)
+  bench             run the benchmarks and print ours/baseline ratios";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("isolation-check" | "bench") => {
-            eprintln!(
-                "cargo xtask {}: not built yet; see the open issues",
-                args[0]
-            );
-            ExitCode::from(2)
-        }
+        Some("isolation-check") => isolation_check::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS

@@ -1,0 +1,273 @@
+//! The isolation check end to end: on the planted suite (`tests/planted`) it finds exactly
+//! the planted bugs, classifies each right and reports nothing for the clean tests; bad
+//! input gives a clear error or a finding, never a panic or a hang.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use dataflow_testing::isolation::{self, Error, FindingKind, FoundBy, Options, CHECK_ENV};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("dataflow-testing sits in the workspace")
+        .to_path_buf()
+}
+
+/// Options for a check of `manifest`, quiet, building into `target_dir` (by default the
+/// workspace's, so the planted suite shares its dependencies' builds).
+fn options(manifest: &Path, target_dir: Option<&Path>) -> Options {
+    let mut options = Options::default();
+    options.manifest_path = Some(manifest.to_path_buf());
+    options.progress = false;
+    let default_target = workspace().join("target");
+    let target_dir = target_dir.or_else(|| {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .is_none()
+            .then_some(default_target.as_path())
+    });
+    if let Some(dir) = target_dir {
+        options.cargo_flags = vec!["--target-dir".into(), dir.display().to_string()];
+    }
+    options
+}
+
+/// Under `cargo xtask isolation-check` itself, these tests would run the check inside the
+/// check, once per run: they step aside.
+fn inside_a_check() -> bool {
+    std::env::var_os(CHECK_ENV).is_some()
+}
+
+const POLLUTER: &str = "registry::polluter_keeps_widget_instance_in_a_static";
+const VICTIM: &str = "registry::victim_counts_widgets_through_unbound_workflow";
+const FILE_POLLUTER: &str = "shared_file::polluter_writes_a_ledger_row_and_keeps_the_file";
+const FILE_VICTIM: &str = "shared_file::victim_expects_an_empty_ledger";
+const SETTER: &str = "state::setter_registers_setting_nodes";
+const BRITTLE: &str = "state::brittle_reads_the_theme_setting_registered_elsewhere";
+const TEMP_FILE_LEAKER: &str = "leaks::leaves_a_temp_file";
+const REGISTRY_LEAKER: &str = "leaks::forgets_an_instance_with_its_nodes";
+const LATENT_WRITER: &str = "latent::writer_keeps_a_tag_instance_alive";
+const LATENT_READER: &str = "latent::reader_uses_tag_nodes_if_registered";
+const ALWAYS_FAILS: &str = "plain::always_fails";
+const CLEAN: [&str; 4] = [
+    "clean::arithmetic_still_works",
+    "clean::bound_workflow_creates_and_reads_a_note",
+    "clean::temp_file_is_removed_after_use",
+    "clean::two_instances_keep_their_own_notes",
+];
+
+#[test]
+fn the_check_finds_every_planted_bug_and_nothing_else() {
+    if inside_a_check() {
+        return;
+    }
+    let mut options = options(&workspace().join("tests/planted/Cargo.toml"), None);
+    options.rounds = 2;
+    options.seed = Some(11);
+    let report = isolation::run(&options).expect("the check runs on the planted suite");
+    let table = report.render();
+    println!("{table}");
+
+    use FindingKind::*;
+    let found: BTreeSet<(FindingKind, &str, Option<&str>, FoundBy)> = report
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.test.as_str(), f.related.as_deref(), f.found_by))
+        .collect();
+    let expected: BTreeSet<(FindingKind, &str, Option<&str>, FoundBy)> = [
+        // Through the registry: the trace names the polluter.
+        (Victim, VICTIM, Some(POLLUTER), FoundBy::Trace),
+        (Polluter, POLLUTER, Some(VICTIM), FoundBy::Trace),
+        // Through a file: bisection finds it.
+        (Victim, FILE_VICTIM, Some(FILE_POLLUTER), FoundBy::Bisection),
+        (
+            Polluter,
+            FILE_POLLUTER,
+            Some(FILE_VICTIM),
+            FoundBy::Bisection,
+        ),
+        (Brittle, BRITTLE, Some(SETTER), FoundBy::Trace),
+        (StateSetter, SETTER, Some(BRITTLE), FoundBy::Trace),
+        (Leaker, TEMP_FILE_LEAKER, None, FoundBy::SoloRun),
+        (Leaker, REGISTRY_LEAKER, None, FoundBy::SoloRun),
+        // What makes a polluter, a setter or a latent writer is state it leaves behind.
+        (Leaker, POLLUTER, None, FoundBy::SoloRun),
+        (Leaker, FILE_POLLUTER, None, FoundBy::SoloRun),
+        (Leaker, SETTER, None, FoundBy::SoloRun),
+        (Leaker, LATENT_WRITER, None, FoundBy::SoloRun),
+        (
+            LatentAccess,
+            LATENT_READER,
+            Some(LATENT_WRITER),
+            FoundBy::Trace,
+        ),
+        (PlainFailure, ALWAYS_FAILS, None, FoundBy::Orders),
+    ]
+    .into();
+    assert_eq!(found, expected, "\n{table}");
+    assert_eq!(report.clean, CLEAN, "\n{table}");
+    assert_eq!(report.exit_code(), 1);
+    assert_eq!(report.isolation_findings().count(), 13);
+
+    // What each leaker left, and the evidence a reader needs.
+    let finding = |kind: FindingKind, test: &str| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.kind == kind && f.test == test)
+            .unwrap_or_else(|| panic!("no {kind:?} finding for {test}"))
+    };
+    let text = |kind, test| finding(kind, test).evidence.join("\n");
+    assert!(text(Leaker, TEMP_FILE_LEAKER).contains("planted-leftover.txt"));
+    assert!(text(Leaker, FILE_POLLUTER).contains("planted-shared-ledger.txt"));
+    assert!(text(Leaker, REGISTRY_LEAKER).contains("OrphanBulkCreateNode@df_"));
+    assert!(text(Victim, VICTIM).contains("resolved WidgetCreateNode@df_"));
+    assert!(text(Brittle, BRITTLE).contains("resolved SettingReadNode@df_"));
+    assert!(text(LatentAccess, LATENT_READER).contains("TagCreateNode@df_"));
+    // Every finding says how to reproduce it, and a pair is reproduced by a pair run.
+    for f in &report.findings {
+        assert!(
+            f.reproduce.iter().all(|r| r.command.contains("cargo test")),
+            "{f:?}"
+        );
+    }
+    let pair = &finding(Victim, FILE_VICTIM).reproduce[0].command;
+    assert!(
+        pair.contains(&format!("--exact {FILE_POLLUTER} {FILE_VICTIM}")),
+        "{pair}"
+    );
+
+    // Output: the table, the graph, the JSON.
+    assert!(
+        table.contains("FINDING") && table.contains("cost:"),
+        "{table}"
+    );
+    let dot = report.graph_dot();
+    assert!(
+        dot.contains(&format!("\"{POLLUTER}\" -> \"{VICTIM}\"")),
+        "{dot}"
+    );
+    assert!(
+        dot.contains(&format!("\"{SETTER}\" -> \"{BRITTLE}\"")),
+        "{dot}"
+    );
+    assert!(report.graph_mermaid().contains("-->|pollutes|"));
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(
+        json["findings"].as_array().unwrap().len(),
+        report.findings.len()
+    );
+    assert_eq!(json["findings"][0]["kind"], "victim");
+
+    // Cost: extra runs only where the findings need them.
+    let runs = &report.runs;
+    assert_eq!((runs.plain, runs.solo, runs.orders), (1, 15, 4));
+    assert!(runs.probes <= 10, "{runs:?}");
+    eprintln!(
+        "isolation check of the planted suite: {} test-binary runs in {:.1}s, against {:.2}s for \
+         one plain run of the suite",
+        runs.total(),
+        report.timing.check_secs,
+        report.timing.plain_secs
+    );
+}
+
+#[test]
+fn a_path_that_is_not_a_workspace_is_a_clear_error() {
+    if inside_a_check() {
+        return;
+    }
+    let missing = options(Path::new("/no/such/dir/Cargo.toml"), None);
+    let err = isolation::run(&missing).unwrap_err();
+    assert!(matches!(err, Error::Usage(_)), "{err}");
+    assert!(err.to_string().contains("/no/such/dir/Cargo.toml"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Cargo.toml"), "this is [not a manifest").unwrap();
+    let err =
+        isolation::run(&options(&dir.path().join("Cargo.toml"), Some(dir.path()))).unwrap_err();
+    assert!(matches!(err, Error::Cargo { .. }), "{err}");
+    assert!(err.to_string().contains("Cargo.toml"), "{err}");
+}
+
+#[test]
+fn a_filter_that_matches_no_test_is_a_clear_error() {
+    if inside_a_check() {
+        return;
+    }
+    let mut options = options(&workspace().join("tests/planted/Cargo.toml"), None);
+    options.filters = vec!["no_test_is_called_this".into()];
+    let err = isolation::run(&options).unwrap_err();
+    assert!(matches!(err, Error::NoTests(_)), "{err}");
+    assert!(err.to_string().contains("no_test_is_called_this"), "{err}");
+}
+
+/// A crate of its own in a temporary directory, with `tests` as its `src/lib.rs`.
+fn scratch_crate(tests: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"scratch\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/lib.rs"), tests).unwrap();
+    dir
+}
+
+#[test]
+fn a_suite_that_does_not_compile_is_a_clear_error() {
+    if inside_a_check() {
+        return;
+    }
+    let dir = scratch_crate("#[test]\nfn broken() { let x: u32 = \"not a number\"; }\n");
+    let options = options(
+        &dir.path().join("Cargo.toml"),
+        Some(&dir.path().join("target")),
+    );
+    let err = isolation::run(&options).unwrap_err();
+    let Error::DoesNotCompile { errors } = &err else {
+        panic!("expected DoesNotCompile, got {err}");
+    };
+    assert!(errors.join("\n").contains("mismatched types"), "{err}");
+}
+
+#[test]
+fn crashing_and_hanging_tests_are_findings_not_a_hang() {
+    if inside_a_check() {
+        return;
+    }
+    let dir = scratch_crate(
+        "#[test]\nfn aborts() { std::process::abort() }\n\
+         #[test]\nfn hangs() { std::thread::sleep(std::time::Duration::from_secs(600)) }\n\
+         #[test]\nfn passes() {}\n",
+    );
+    let mut options = options(
+        &dir.path().join("Cargo.toml"),
+        Some(&dir.path().join("target")),
+    );
+    options.rounds = 1;
+    options.timeout = Duration::from_secs(2);
+    let start = Instant::now();
+    let report = isolation::run(&options).expect("the check runs");
+    assert!(
+        start.elapsed() < Duration::from_secs(120),
+        "{:?}",
+        start.elapsed()
+    );
+    let table = report.render();
+    let plain: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.kind.name(), f.test.as_str()))
+        .collect();
+    assert_eq!(
+        plain,
+        [("plain failure", "aborts"), ("plain failure", "hangs")],
+        "\n{table}"
+    );
+    assert_eq!(report.clean, ["passes"], "\n{table}");
+    assert!(table.contains("crashed (killed by signal 6"), "{table}");
+    assert!(table.contains("timed out after 2s"), "{table}");
+}
