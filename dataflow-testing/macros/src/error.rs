@@ -240,7 +240,7 @@ mod tests {
                     #[from(temp_database)] mut tmp: TempDatabase,
                     #[default(3)] n: u32,
                 ) -> Result<dataflow::DataFlow, dataflow::Error> {
-                    todo!()
+                    panic!("parsed, never run")
                 }
             },
         );
@@ -253,7 +253,7 @@ mod tests {
             quote!(leak_check = "strict"),
             quote!(
                 fn db() -> DataFlow {
-                    todo!()
+                    panic!("parsed, never run")
                 }
             ),
         );
@@ -274,7 +274,7 @@ mod tests {
             ),
             quote!(
                 fn db() -> DataFlow {
-                    todo!()
+                    panic!("parsed, never run")
                 }
             ),
         );
@@ -293,7 +293,7 @@ mod tests {
             quote!(transaction, transaction),
             quote!(
                 fn db() -> DataFlow {
-                    todo!()
+                    panic!("parsed, never run")
                 }
             ),
         );
@@ -307,7 +307,7 @@ mod tests {
             TokenStream::new(),
             quote!(
                 async fn db() -> DataFlow {
-                    todo!()
+                    panic!("parsed, never run")
                 }
             ),
         );
@@ -329,7 +329,7 @@ mod tests {
                 where
                     (): Sized,
                 {
-                    todo!()
+                    panic!("parsed, never run")
                 }
             ),
         );
@@ -344,7 +344,7 @@ mod tests {
             quote!(
                 #[rstest::fixture]
                 fn db() -> DataFlow {
-                    todo!()
+                    panic!("parsed, never run")
                 }
             ),
         );
@@ -359,7 +359,7 @@ mod tests {
             quote!(
                 #[once]
                 fn db() -> DataFlow {
-                    todo!()
+                    panic!("parsed, never run")
                 }
             ),
         );
@@ -373,7 +373,7 @@ mod tests {
             quote!(leak_check = "all", colour = "red", keep_on_failure = "yes"),
             quote! {
                 async unsafe fn db<T>(&self, (a, b): (u8, u8), _: T) -> Option<DataFlow> {
-                    todo!()
+                    panic!("parsed, never run")
                 }
             },
         );
