@@ -28,7 +28,7 @@ pub enum Outcome {
         /// What it said.
         message: String,
     },
-    /// It was ignored (`#[ignore]`).
+    /// libtest skipped it: the test is marked ignored.
     Ignored,
     /// The process died while it ran (abort, signal, `exit`).
     Crashed {
