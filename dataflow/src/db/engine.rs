@@ -28,6 +28,12 @@ fn runtime() -> &'static Runtime {
     })
 }
 
+/// Whether this thread runs engine work now (an engine worker, or a [`block_on`] caller):
+/// database futures may be awaited here without moving to the engine.
+pub(crate) fn on_engine() -> bool {
+    ON_ENGINE.with(Cell::get)
+}
+
 /// A handle to the engine, to enter its context (sqlx pools start tasks when built).
 pub(crate) fn handle() -> &'static Handle {
     runtime().handle()
@@ -40,7 +46,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    if ON_ENGINE.with(Cell::get) {
+    if on_engine() {
         return future.await;
     }
     match runtime().spawn(future).await {
@@ -53,11 +59,20 @@ where
 }
 
 /// Runs `future` on the engine and blocks the calling thread until it is done.
+///
+/// Outside any runtime the future runs on the calling thread, in the engine's context (its
+/// I/O and timers, which the engine's workers drive): no hop to a worker and back for each
+/// statement. Inside a runtime (where blocking on another is not allowed) it runs on an
+/// engine worker while this thread waits.
 pub(crate) fn block_on<F>(future: F) -> F::Output
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    if Handle::try_current().is_err() {
+        let _on_engine = OnEngine::enter();
+        return handle().block_on(future);
+    }
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let task = runtime().spawn(future);
     runtime().spawn(async move {
@@ -70,6 +85,26 @@ where
             Err(_) => unreachable!("the engine runtime lives as long as the process"),
         },
         Err(_) => unreachable!("the engine runtime lives as long as the process"),
+    }
+}
+
+/// Marks this thread as running engine work for as long as it lives, so that nested
+/// [`run`]s await in place.
+struct OnEngine {
+    was: bool,
+}
+
+impl OnEngine {
+    fn enter() -> OnEngine {
+        OnEngine {
+            was: ON_ENGINE.with(|on| on.replace(true)),
+        }
+    }
+}
+
+impl Drop for OnEngine {
+    fn drop(&mut self) {
+        ON_ENGINE.with(|on| on.set(self.was));
     }
 }
 

@@ -14,7 +14,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
 use sqlx::pool::PoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use sqlx::{ConnectOptions, Connection};
 
 use crate::error::{Error, Result};
 
@@ -39,8 +39,11 @@ enum Pool {
     MySql(MySqlPool),
 }
 
-/// One database: its pool, and for an in-memory SQLite database the connection that keeps
-/// it alive.
+/// One database: its pool, and the connection the last session gave back.
+///
+/// An in-memory SQLite database lives as long as one of its connections: its pool keeps
+/// every connection it opens (no idle timeout, no lifetime) and a session that cannot end
+/// its transaction rolls it back instead of closing the connection.
 pub(crate) struct Store {
     backend: Backend,
     transaction: bool,
@@ -49,8 +52,24 @@ pub(crate) struct Store {
     pool: Pool,
     /// Where the database is (host and port, or file), for error messages.
     location: String,
-    memory: Option<SqliteConnectOptions>,
-    keeper: tokio::sync::OnceCell<Mutex<Option<SqliteConnection>>>,
+    /// `sqlite::memory:`: closing a connection could lose the database.
+    memory: bool,
+    /// The connection the last session gave back (SQLite only), see [`Stash`].
+    stash: Mutex<Stash>,
+}
+
+/// One connection kept out of sqlx's pool between sessions.
+///
+/// sqlx 0.8 takes a connection back in a task that first pings it, so a statement that
+/// follows another at once finds no idle connection and opens a new one (for SQLite a new
+/// file handle and worker thread). A session that ends well leaves its connection here
+/// instead, and the next session takes it without a round trip. Closing the store takes it
+/// out and marks the stash closed under the same lock, so no connection can be left here
+/// while `Pool::close` waits for every connection to come back.
+#[derive(Default)]
+struct Stash {
+    conn: Option<Conn>,
+    closed: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -59,6 +78,18 @@ impl std::fmt::Debug for Store {
             .field("backend", &self.backend)
             .field("location", &self.location)
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let stashed = self.lock_stash().conn.take();
+        if let Some(conn) = stashed {
+            // sqlx takes a connection back in a task: start it on the engine, whatever
+            // thread drops the store.
+            let _engine = engine::handle().enter();
+            drop(conn);
+        }
     }
 }
 
@@ -112,16 +143,15 @@ impl Store {
                     .test_before_acquire(false)
                     .idle_timeout(None)
                     .max_lifetime(None);
-                let pool = begin_on_connect!(pool, settings.transaction)
-                    .connect_lazy_with(options.clone());
+                let pool = begin_on_connect!(pool, settings.transaction).connect_lazy_with(options);
                 Store {
                     backend,
                     transaction: settings.transaction,
                     side: None,
                     pool: Pool::Sqlite(pool),
                     location: "sqlite::memory:".to_owned(),
-                    memory: Some(options),
-                    keeper: tokio::sync::OnceCell::new(),
+                    memory: true,
+                    stash: Mutex::default(),
                 }
             }
             Target::SqliteFile(options, path) => {
@@ -139,8 +169,8 @@ impl Store {
                     side: None,
                     pool: Pool::Sqlite(pool),
                     location: path.display().to_string(),
-                    memory: None,
-                    keeper: tokio::sync::OnceCell::new(),
+                    memory: false,
+                    stash: Mutex::default(),
                 }
             }
             Target::Postgres(options) => {
@@ -156,8 +186,8 @@ impl Store {
                     side,
                     pool: Pool::Postgres(pool),
                     location,
-                    memory: None,
-                    keeper: tokio::sync::OnceCell::new(),
+                    memory: false,
+                    stash: Mutex::default(),
                 }
             }
             Target::MySql(options) => {
@@ -170,8 +200,8 @@ impl Store {
                     side: None,
                     pool: Pool::MySql(pool),
                     location,
-                    memory: None,
-                    keeper: tokio::sync::OnceCell::new(),
+                    memory: false,
+                    stash: Mutex::default(),
                 }
             }
         }
@@ -186,15 +216,11 @@ impl Store {
         &self.location
     }
 
-    /// Takes a connection, opening the first one if needed.
+    /// Takes a connection: the stashed one, or one from the pool (opening the first one if
+    /// needed).
     pub(crate) async fn acquire(&self) -> Result<Conn> {
-        if let Some(options) = &self.memory {
-            self.keeper
-                .get_or_try_init(|| async {
-                    let keeper = options.connect().await.map_err(|e| self.connect_error(e))?;
-                    Ok::<_, Error>(Mutex::new(Some(keeper)))
-                })
-                .await?;
+        if let Some(conn) = self.lock_stash().conn.take() {
+            return Ok(conn);
         }
         let conn = match &self.pool {
             Pool::Sqlite(p) => p.acquire().await.map(Conn::Sqlite),
@@ -202,6 +228,24 @@ impl Store {
             Pool::MySql(p) => p.acquire().await.map(Conn::MySql),
         };
         conn.map_err(|e| self.connect_error(e))
+    }
+
+    fn lock_stash(&self) -> std::sync::MutexGuard<'_, Stash> {
+        self.stash.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes back the connection of a session that ended well: into the stash when it is
+    /// free (SQLite, the store still open), to the pool otherwise.
+    fn give_back(&self, conn: Conn) {
+        if self.backend != Backend::Sqlite {
+            return;
+        }
+        let mut stash = self.lock_stash();
+        if !stash.closed && stash.conn.is_none() {
+            stash.conn = Some(conn);
+        }
+        // Otherwise `conn` drops here and goes back to the pool (on the engine, where
+        // sessions run, as sqlx requires).
     }
 
     /// Runs a DDL statement of this crate's own. In transaction mode on PostgreSQL it runs
@@ -257,7 +301,7 @@ impl Store {
 
     /// Begins a transaction on a connection of its own (in transaction mode, a savepoint
     /// inside the outer transaction).
-    pub(crate) async fn begin(&self) -> Result<Session> {
+    pub(crate) async fn begin(&self) -> Result<Session<'_>> {
         let mut conn = self.acquire().await?;
         let scope = if self.transaction {
             Scope::Savepoint
@@ -265,17 +309,22 @@ impl Store {
             Scope::Transaction
         };
         conn.raw(scope.begin(self.backend)).await?;
-        Ok(Session { conn, scope })
+        Ok(Session {
+            store: self,
+            conn: Some(conn),
+            scope,
+        })
     }
 
     /// A session for single statements. In transaction mode it is a savepoint too, so that
     /// a failing statement does not abort the outer transaction.
-    pub(crate) async fn session(&self) -> Result<Session> {
+    pub(crate) async fn session(&self) -> Result<Session<'_>> {
         if self.transaction {
             return self.begin().await;
         }
         Ok(Session {
-            conn: self.acquire().await?,
+            store: self,
+            conn: Some(self.acquire().await?),
             scope: Scope::None,
         })
     }
@@ -287,29 +336,29 @@ impl Store {
             Pool::Postgres(p) => p.size(),
             Pool::MySql(p) => p.size(),
         };
-        size > 0 || self.keeper.initialized()
+        size > 0
     }
 
     /// A future that closes every connection and owns what it needs, so that it does not
-    /// keep the store alive.
+    /// keep the store alive. From here on, sessions give their connections to the pool.
     pub(crate) fn closer(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let stashed = {
+            let mut stash = self.lock_stash();
+            stash.closed = true;
+            stash.conn.take()
+        };
         let pool = match &self.pool {
             Pool::Sqlite(p) => Pool::Sqlite(p.clone()),
             Pool::Postgres(p) => Pool::Postgres(p.clone()),
             Pool::MySql(p) => Pool::MySql(p.clone()),
         };
-        let keeper = self
-            .keeper
-            .get()
-            .and_then(|k| k.lock().unwrap_or_else(|e| e.into_inner()).take());
         async move {
+            // Back to the pool first (this runs on the engine), or `close` would wait for it.
+            drop(stashed);
             match pool {
                 Pool::Sqlite(p) => p.close().await,
                 Pool::Postgres(p) => p.close().await,
                 Pool::MySql(p) => p.close().await,
-            }
-            if let Some(conn) = keeper {
-                let _ = conn.close().await;
             }
         }
     }
@@ -382,16 +431,25 @@ impl Scope {
 /// A connection doing one unit of work: in a transaction, a savepoint, or neither.
 ///
 /// Every session ends with [`finish`](Self::finish). One dropped inside a transaction
-/// closes its connection, which rolls it back.
+/// closes its connection, which rolls it back (on an in-memory database, whose last
+/// connection must stay open, it rolls back and gives the connection back instead).
 #[derive(Debug)]
-pub(crate) struct Session {
-    conn: Conn,
+pub(crate) struct Session<'s> {
+    store: &'s Store,
+    /// `None` once given back.
+    conn: Option<Conn>,
     scope: Scope,
 }
 
-impl Session {
+impl Session<'_> {
+    fn conn(&mut self) -> &mut Conn {
+        self.conn
+            .as_mut()
+            .expect("a session has its connection until it finishes")
+    }
+
     pub(crate) async fn execute(&mut self, q: &SqlQuery) -> Result<Done> {
-        self.conn.execute(q).await
+        self.conn().execute(q).await
     }
 
     pub(crate) async fn fetch(
@@ -399,36 +457,139 @@ impl Session {
         q: &SqlQuery,
         columns: &[Column],
     ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
-        self.conn.fetch(q, columns).await
+        self.conn().fetch(q, columns).await
     }
 
-    /// Commits when `result` is `Ok`, rolls back otherwise; returns `result`.
+    /// Commits when `result` is `Ok`, rolls back otherwise; returns `result`. A connection
+    /// whose scope ended cleanly is given back for the next session; one that could not end
+    /// its scope is closed.
     pub(crate) async fn finish<T>(mut self, result: Result<T>) -> Result<T> {
-        if self.scope == Scope::None {
-            return result;
-        }
-        let ended = self.conn.raw(self.scope.end(result.is_ok())).await;
-        self.scope = Scope::None;
-        match (result, ended) {
-            (Ok(value), Ok(())) => Ok(value),
-            (Ok(_), Err(e)) => {
-                self.conn.close_on_drop();
-                Err(e)
+        if self.scope != Scope::None {
+            let end = self.scope.end(result.is_ok());
+            let ended = self.conn().raw(end).await;
+            if let Err(e) = ended {
+                // Dropped with its scope still open: the connection is closed.
+                return Err(result.err().unwrap_or(e));
             }
-            (Err(e), ended) => {
-                if ended.is_err() {
-                    self.conn.close_on_drop();
-                }
-                Err(e)
-            }
+            self.scope = Scope::None;
         }
+        if let Some(conn) = self.conn.take() {
+            self.store.give_back(conn);
+        }
+        result
     }
 }
 
-impl Drop for Session {
+impl Drop for Session<'_> {
     fn drop(&mut self) {
-        if self.scope != Scope::None {
-            self.conn.close_on_drop();
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        if self.scope == Scope::None {
+            return; // back to the pool
         }
+        if !self.store.memory {
+            // Closing the connection rolls its transaction back.
+            conn.close_on_drop();
+            return;
+        }
+        // The last connection of an in-memory database takes the database with it when it
+        // closes: roll back instead, then give the connection back. (A session is dropped on
+        // the engine, which runs every session; entering it covers any other thread.)
+        let end = self.scope.end(false);
+        let _engine = engine::handle().enter();
+        tokio::spawn(async move {
+            // It fails only when there is nothing left to roll back.
+            let _ = conn.raw(end).await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn memory_store() -> Store {
+        let settings = PoolSettings {
+            max_connections: None,
+            connect_timeout: Duration::from_secs(5),
+            transaction: false,
+        };
+        Store::open(url::parse("sqlite::memory:").unwrap(), &settings)
+    }
+
+    fn sql(text: &str) -> SqlQuery {
+        let mut q = sql::QueryBuilder::new(Backend::Sqlite);
+        q.push(text);
+        q.build()
+    }
+
+    fn pool_size(store: &Store) -> u32 {
+        match &store.pool {
+            Pool::Sqlite(p) => p.size(),
+            _ => unreachable!("a SQLite store"),
+        }
+    }
+
+    #[test]
+    fn sessions_one_after_another_share_one_connection() {
+        let store = Arc::new(memory_store());
+        let s = Arc::clone(&store);
+        engine::block_on(async move {
+            let mut session = s.session().await?;
+            let done = session.execute(&sql("CREATE TABLE t (n INTEGER)")).await;
+            session.finish(done).await?;
+            for n in 0..20 {
+                let mut session = s.begin().await?;
+                let done = session
+                    .execute(&sql(&format!("INSERT INTO t VALUES ({n})")))
+                    .await;
+                session.finish(done).await?;
+            }
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+        // sqlx alone would have opened a second connection while the first one was pinged
+        // on its way back to the pool.
+        assert_eq!(pool_size(&store), 1);
+        engine::block_on(store.closer());
+        assert_eq!(
+            pool_size(&store),
+            0,
+            "closing takes the stashed connection too"
+        );
+    }
+
+    #[test]
+    fn an_in_memory_database_outlives_a_session_dropped_inside_its_transaction() {
+        let store = Arc::new(memory_store());
+        let s = Arc::clone(&store);
+        let rows = engine::block_on(async move {
+            let mut session = s.session().await?;
+            let done = session.execute(&sql("CREATE TABLE t (n INTEGER)")).await;
+            session.finish(done).await?;
+            let mut session = s.begin().await?;
+            session.execute(&sql("INSERT INTO t VALUES (1)")).await?;
+            drop(session); // never finished: rolled back, not closed
+                           // Time for what the drop started in the background (a close would be done).
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let mut session = s.session().await?;
+            let columns = [value::Column {
+                name: "n".to_owned(),
+                ty: crate::model::FieldType::I64,
+                nullable: false,
+            }];
+            let rows = session.fetch(&sql("SELECT n FROM t"), &columns).await;
+            session.finish(rows).await
+        })
+        .expect("the table is still there");
+        assert!(
+            rows.is_empty(),
+            "the dropped session's insert was rolled back"
+        );
+        engine::block_on(store.closer());
     }
 }
