@@ -36,6 +36,14 @@ pub type NodeFuture<'a> = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a
 pub trait Node: Send + Sync + 'static {
     /// Runs the node once.
     fn run(&self, params: Params) -> NodeFuture<'_>;
+
+    /// Runs the node once on parameters it borrows. A workflow runs a step this way when no
+    /// connection feeds it, so that its parameters (a bulk node's thousands of rows, say)
+    /// are not copied for each run. The default copies them for [`run`](Self::run);
+    /// override it when the node can work from a borrow.
+    fn run_ref<'a>(&'a self, params: &'a Params) -> NodeFuture<'a> {
+        self.run(params.clone())
+    }
 }
 
 impl fmt::Debug for dyn Node {

@@ -49,9 +49,14 @@ pub(crate) async fn run(workflow: Workflow) -> Result<(Results, RunId)> {
     let run_id = RunId::next();
     let mut outputs: Vec<Value> = Vec::with_capacity(workflow.steps.len());
     for step in workflow.steps.iter() {
-        let params = inputs(step, &workflow, &outputs).map_err(|e| failed(step, e))?;
-        let output = step.node.run(params).await.map_err(|e| failed(step, e))?;
-        outputs.push(output);
+        let output = if step.inputs.is_empty() {
+            // Nothing to apply: the node borrows the step's own parameters.
+            step.node.run_ref(&step.params).await
+        } else {
+            let params = inputs(step, &workflow, &outputs).map_err(|e| failed(step, e))?;
+            step.node.run(params).await
+        };
+        outputs.push(output.map_err(|e| failed(step, e))?);
     }
     let results = workflow
         .steps

@@ -56,6 +56,7 @@ macro_rules! bind_common {
             SqlValue::I64(v) => Ok($query.bind(*v)),
             SqlValue::F64(v) => Ok($query.bind(*v)),
             SqlValue::Text(v) => Ok($query.bind(v.as_str())),
+            SqlValue::SharedText(v) => Ok($query.bind(&**v)),
             SqlValue::Bytes(v) => Ok($query.bind(v.as_slice())),
             _ => Err($query),
         }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
+use super::Backend;
 use crate::error::{Error, Result};
 use crate::model::FieldType;
 
@@ -15,6 +16,8 @@ pub(crate) enum SqlValue {
     I64(i64),
     F64(f64),
     Text(String),
+    /// Text shared by many rows: a bulk insert's timestamps on SQLite, formatted once.
+    SharedText(std::sync::Arc<str>),
     Bytes(Vec<u8>),
     Json(Value),
     DateTime(DateTime<Utc>),
@@ -79,6 +82,16 @@ pub(crate) fn to_sql(
             SqlValue::NaiveDateTime(value.as_str().and_then(parse_naive).ok_or_else(wrong)?)
         }
     })
+}
+
+/// The current time as a bulk insert binds it to every row: on SQLite (which stores it as
+/// text) formatted once and shared, elsewhere a timestamp.
+pub(crate) fn now_for_rows(backend: Backend) -> SqlValue {
+    let now = now();
+    match backend {
+        Backend::Sqlite => SqlValue::SharedText(format_datetime(&now).into()),
+        _ => SqlValue::DateTime(now),
+    }
 }
 
 /// The current time, cut to microseconds (what every backend stores).

@@ -1,6 +1,8 @@
 //! BulkCreate, BulkUpdate, BulkDelete and BulkUpsert. Each runs in one transaction: it
 //! applies entirely or not at all.
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
 
 use super::{Conflict, Op};
@@ -13,12 +15,15 @@ use crate::node::Params;
 
 const DEFAULT_BATCH_SIZE: u64 = 1000;
 
+/// A row to insert: its columns (shared by a run of rows that set the same ones) and values.
+type Row<'m> = (Arc<[&'m str]>, Vec<SqlValue>);
+
 impl Op {
     /// Parameters: `data`, `batch_size`, `conflict_resolution`. Result: `{"processed", "inserted"}`.
-    pub(super) async fn bulk_create(&self, params: Params) -> Result<Value> {
-        self.check_params(&params, &["data", "batch_size", "conflict_resolution"])?;
-        let rows = self.rows(&params)?;
-        let batch_size = self.batch_size(&params)?;
+    pub(super) async fn bulk_create(&self, params: &Params) -> Result<Value> {
+        self.check_params(params, &["data", "batch_size", "conflict_resolution"])?;
+        let rows = self.rows(params)?;
+        let batch_size = self.batch_size(params)?;
         let conflict = match params.get("conflict_resolution") {
             None | Some(Value::Null) => Conflict::Error,
             Some(Value::String(s)) if s == "error" => Conflict::Error,
@@ -43,11 +48,11 @@ impl Op {
     }
 
     /// Parameters: `filter`, `fields`, `confirmed`. Result: `{"processed", "updated"}`.
-    pub(super) async fn bulk_update(&self, params: Params) -> Result<Value> {
-        self.check_params(&params, &["filter", "fields", "confirmed"])?;
-        let filter = self.guarded_filter(&params)?;
+    pub(super) async fn bulk_update(&self, params: &Params) -> Result<Value> {
+        self.check_params(params, &["filter", "fields", "confirmed"])?;
+        let filter = self.guarded_filter(params)?;
         let fields = self
-            .object(&params, "fields")?
+            .object(params, "fields")?
             .ok_or_else(|| Error::MissingField {
                 context: self.context("parameters"),
                 field: "fields".to_owned(),
@@ -61,9 +66,9 @@ impl Op {
     }
 
     /// Parameters: `filter`, `confirmed`. Result: `{"processed", "deleted"}`.
-    pub(super) async fn bulk_delete(&self, params: Params) -> Result<Value> {
-        self.check_params(&params, &["filter", "confirmed"])?;
-        let filter = self.guarded_filter(&params)?;
+    pub(super) async fn bulk_delete(&self, params: &Params) -> Result<Value> {
+        self.check_params(params, &["filter", "confirmed"])?;
+        let filter = self.guarded_filter(params)?;
         let mut q = self.query();
         q.push("DELETE FROM ").push_ident(self.model.table());
         filter.push_where(&mut q);
@@ -75,9 +80,9 @@ impl Op {
 
     /// Parameters: `data`, `conflict_on` (a field or a list; `"id"` by default).
     /// Result: `{"processed", "inserted", "updated"}`.
-    pub(super) async fn bulk_upsert(&self, params: Params) -> Result<Value> {
-        self.check_params(&params, &["data", "conflict_on", "batch_size"])?;
-        let rows = self.rows(&params)?;
+    pub(super) async fn bulk_upsert(&self, params: &Params) -> Result<Value> {
+        self.check_params(params, &["data", "conflict_on", "batch_size"])?;
+        let rows = self.rows(params)?;
         let conflict_on = self.conflict_on(params.get("conflict_on"))?;
         // Check every row before touching the database.
         let mut plans = Vec::with_capacity(rows.len());
@@ -96,12 +101,12 @@ impl Op {
                     .expect("checked by conflict_on");
                 filter.and_equal(column, value::to_sql(column, def.ty, def.nullable, v)?);
             }
-            let insert = self.values(row, || context.clone(), true)?;
             let update: Map<String, Value> = row
                 .iter()
                 .filter(|(k, _)| *k != "id" && !conflict_on.contains(k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
+            let insert = self.values(row, || context.clone(), true)?;
             let update = self.values(&update, || context.clone(), false)?;
             plans.push((filter, insert, update));
         }
@@ -134,7 +139,7 @@ impl Op {
         Ok(json!({ "processed": processed, "inserted": inserted, "updated": updated }))
     }
 
-    /// `data`: a non-empty array of objects.
+    /// `data`: an array of objects.
     fn rows<'p>(&self, params: &'p Params) -> Result<Vec<&'p Map<String, Value>>> {
         let data = params.get("data").ok_or_else(|| Error::MissingField {
             context: self.context("parameters"),
@@ -205,31 +210,40 @@ impl Op {
             .collect()
     }
 
-    /// Checks and converts every row, grouping runs of rows that set the same columns.
-    fn convert_rows(
-        &self,
-        rows: &[&Map<String, Value>],
-    ) -> Result<Vec<(Vec<String>, Vec<SqlValue>)>> {
-        let now = SqlValue::DateTime(value::now());
-        rows.iter()
-            .enumerate()
-            .map(|(i, row)| {
-                let values = self.values(row, || self.context(&format!("data[{i}]")), true)?;
-                let (mut columns, mut row): (Vec<String>, Vec<SqlValue>) =
-                    values.into_iter().unzip();
-                columns.extend(["created_at".to_owned(), "updated_at".to_owned()]);
-                row.extend([now.clone(), now.clone()]);
-                Ok((columns, row))
-            })
-            .collect()
+    /// Checks and converts every row. A run of rows that set the same columns shares one
+    /// list of them.
+    fn convert_rows(&self, rows: &[&Map<String, Value>]) -> Result<Vec<Row<'_>>> {
+        let now = value::now_for_rows(self.backend());
+        let mut out: Vec<Row<'_>> = Vec::with_capacity(rows.len());
+        let mut columns: Vec<&str> = Vec::new();
+        for (i, fields) in rows.iter().enumerate() {
+            let context = || self.context(&format!("data[{i}]"));
+            columns.clear();
+            let mut row = Vec::with_capacity(fields.len() + 2);
+            for (name, v) in *fields {
+                if let Some((column, value)) = self.field_value(name, v, context, true)? {
+                    columns.push(column);
+                    row.push(value);
+                }
+            }
+            self.check_required(fields, context)?;
+            columns.extend(["created_at", "updated_at"]);
+            row.extend([now.clone(), now.clone()]);
+            let shared = match out.last() {
+                Some((previous, _)) if **previous == *columns => Arc::clone(previous),
+                _ => Arc::from(columns.as_slice()),
+            };
+            out.push((shared, row));
+        }
+        Ok(out)
     }
 
     /// Multi-row inserts, as few statements as the bind limit allows. Returns the number of
     /// rows inserted (not skipped or updated).
     async fn insert_batches(
         &self,
-        session: &mut Session,
-        rows: Vec<(Vec<String>, Vec<SqlValue>)>,
+        session: &mut Session<'_>,
+        rows: Vec<Row<'_>>,
         batch_size: usize,
         conflict: Conflict,
     ) -> Result<u64> {
@@ -270,11 +284,11 @@ impl Op {
     /// How many rows of `batch` have an id that is already stored.
     async fn count_existing(
         &self,
-        session: &mut Session,
-        columns: &[String],
+        session: &mut Session<'_>,
+        columns: &[&str],
         batch: &[Vec<SqlValue>],
     ) -> Result<u64> {
-        let Some(at) = columns.iter().position(|c| c == "id") else {
+        let Some(at) = columns.iter().position(|c| *c == "id") else {
             return Ok(0);
         };
         let mut q = QueryBuilder::new(self.backend());

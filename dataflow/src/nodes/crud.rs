@@ -11,8 +11,8 @@ use crate::node::Params;
 
 impl Op {
     /// Parameters: the model's fields. Result: the stored row.
-    pub(super) async fn create(&self, params: Params) -> Result<Value> {
-        let values = self.values(&params, || self.context("parameters"), true)?;
+    pub(super) async fn create(&self, params: &Params) -> Result<Value> {
+        let values = self.values(params, || self.context("parameters"), true)?;
         let mut session = if returning(self.backend()) {
             self.store.session().await?
         } else {
@@ -23,10 +23,10 @@ impl Op {
     }
 
     /// Parameters: `id`, `raise_on_not_found`. Result: the row, or `{"found": false}`.
-    pub(super) async fn read(&self, params: Params) -> Result<Value> {
-        self.check_params(&params, &["id", "filter", "raise_on_not_found"])?;
-        let raise = self.flag(&params, "raise_on_not_found", true)?;
-        let id_json = self.target_id(&params)?;
+    pub(super) async fn read(&self, params: &Params) -> Result<Value> {
+        self.check_params(params, &["id", "filter", "raise_on_not_found"])?;
+        let raise = self.flag(params, "raise_on_not_found", true)?;
+        let id_json = self.target_id(params)?;
         let id = self.id_value(&id_json)?;
         let mut session = self.store.session().await?;
         let row = self.select_by_id(&mut session, id).await;
@@ -38,12 +38,12 @@ impl Op {
     }
 
     /// Parameters: `filter: {"id": ..}` (or `id`), `fields`. Result: the updated row.
-    pub(super) async fn update(&self, params: Params) -> Result<Value> {
-        self.check_params(&params, &["id", "filter", "fields"])?;
-        let id_json = self.target_id(&params)?;
+    pub(super) async fn update(&self, params: &Params) -> Result<Value> {
+        self.check_params(params, &["id", "filter", "fields"])?;
+        let id_json = self.target_id(params)?;
         let id = self.id_value(&id_json)?;
         let fields = self
-            .object(&params, "fields")?
+            .object(params, "fields")?
             .ok_or_else(|| Error::MissingField {
                 context: self.context("parameters"),
                 field: "fields".to_owned(),
@@ -77,9 +77,9 @@ impl Op {
     }
 
     /// Parameters: `id` (or `filter: {"id": ..}`). Result: `{"id", "deleted"}`.
-    pub(super) async fn delete(&self, params: Params) -> Result<Value> {
-        self.check_params(&params, &["id", "filter"])?;
-        let id_json = self.target_id(&params)?;
+    pub(super) async fn delete(&self, params: &Params) -> Result<Value> {
+        self.check_params(params, &["id", "filter"])?;
+        let id_json = self.target_id(params)?;
         let id = self.id_value(&id_json)?;
         let mut q = self.query();
         q.push("DELETE FROM ").push_ident(self.model.table());
@@ -92,11 +92,11 @@ impl Op {
 
     /// Parameters: `filter`, `limit`, `offset`, `order_by`.
     /// Result: `{"records", "count", "limit", "offset"}`; `count` is the number of records.
-    pub(super) async fn list(&self, params: Params) -> Result<Value> {
-        self.check_params(&params, &["filter", "limit", "offset", "order_by"])?;
-        let filter = self.filter(&params, "filter")?;
-        let limit = self.count(&params, "limit")?;
-        let offset = self.count(&params, "offset")?.unwrap_or(0);
+    pub(super) async fn list(&self, params: &Params) -> Result<Value> {
+        self.check_params(params, &["filter", "limit", "offset", "order_by"])?;
+        let filter = self.filter(params, "filter")?;
+        let limit = self.count(params, "limit")?;
+        let offset = self.count(params, "offset")?.unwrap_or(0);
         let order = self.order_by(params.get("order_by"))?;
 
         let mut tail = self.query();
@@ -173,9 +173,9 @@ impl Op {
     }
 
     /// Parameters: `where`, `create`, `update`. Result: `{"action", "record"}`.
-    pub(super) async fn upsert(&self, params: Params) -> Result<Value> {
-        self.check_params(&params, &["where", "create", "update"])?;
-        let filter = self.filter(&params, "where")?;
+    pub(super) async fn upsert(&self, params: &Params) -> Result<Value> {
+        self.check_params(params, &["where", "create", "update"])?;
+        let filter = self.filter(params, "where")?;
         if filter.is_empty() {
             return Err(Error::MissingField {
                 context: self.context("parameters"),
@@ -183,13 +183,13 @@ impl Op {
             });
         }
         let empty = Map::new();
-        let create = self.object(&params, "create")?.unwrap_or(&empty);
-        let update = self.object(&params, "update")?.unwrap_or(&empty);
+        let create = self.object(params, "create")?.unwrap_or(&empty);
+        let update = self.object(params, "update")?.unwrap_or(&empty);
         let update_values = self.values(update, || self.context("update"), false)?;
 
         // Plain equalities of `where` are part of the row an upsert creates.
         let mut create_fields = create.clone();
-        for (column, value) in self.object(&params, "where")?.into_iter().flatten() {
+        for (column, value) in self.object(params, "where")?.into_iter().flatten() {
             if !value.is_object() && self.model.schema.field_def(column).is_some() {
                 create_fields
                     .entry(column.clone())

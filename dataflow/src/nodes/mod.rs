@@ -68,6 +68,12 @@ impl ModelState {
         Ok(())
     }
 
+    /// The table exists already: [`create_table`](Self::create_table) does nothing.
+    pub(crate) fn assume_table_exists(&self) {
+        // Already set (or being set by `create_table`): the table exists either way.
+        let _ = self.table_ready.set(());
+    }
+
     fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
@@ -118,17 +124,35 @@ struct ModelNode {
 impl Node for ModelNode {
     fn run(&self, params: Params) -> NodeFuture<'_> {
         Box::pin(async move {
-            let store = self.store.upgrade().ok_or_else(|| Error::InstanceGone {
-                node: self.name.clone(),
-                instance: self.instance,
-            })?;
-            let op = Op {
-                node: self.name.clone(),
-                model: Arc::clone(&self.model),
-                store,
-            };
+            let op = self.op()?;
             let kind = self.kind;
-            engine::run(async move { op.run(kind, params).await }).await
+            engine::run(async move { op.run(kind, &params).await }).await
+        })
+    }
+
+    fn run_ref<'a>(&'a self, params: &'a Params) -> NodeFuture<'a> {
+        if !engine::on_engine() {
+            // The work moves to the engine, which needs it owned.
+            return self.run(params.clone());
+        }
+        Box::pin(async move {
+            let op = self.op()?;
+            op.run(self.kind, params).await
+        })
+    }
+}
+
+impl ModelNode {
+    /// What one run needs, owned; fails once the instance is gone.
+    fn op(&self) -> Result<Op> {
+        let store = self.store.upgrade().ok_or_else(|| Error::InstanceGone {
+            node: self.name.clone(),
+            instance: self.instance,
+        })?;
+        Ok(Op {
+            node: self.name.clone(),
+            model: Arc::clone(&self.model),
+            store,
         })
     }
 }
@@ -141,7 +165,7 @@ pub(crate) struct Op {
 }
 
 impl Op {
-    async fn run(self, kind: NodeKind, params: Params) -> Result<Value> {
+    async fn run(self, kind: NodeKind, params: &Params) -> Result<Value> {
         self.model.ensure_table(&self.store).await?;
         match kind {
             NodeKind::Create => self.create(params).await,
@@ -247,46 +271,72 @@ impl Op {
         fields: &Map<String, Value>,
         context: impl Fn() -> String,
         for_insert: bool,
-    ) -> Result<Vec<(String, SqlValue)>> {
-        let schema = &self.model.schema;
+    ) -> Result<Vec<(&str, SqlValue)>> {
         let mut out = Vec::with_capacity(fields.len() + 2);
         for (name, v) in fields {
-            let def = schema
-                .field_def(name)
-                .filter(|_| for_insert || name != "id")
-                .ok_or_else(|| Error::UnknownField {
-                    context: context(),
-                    field: name.clone(),
-                    expected: self
-                        .model
-                        .field_names()
-                        .into_iter()
-                        .filter(|f| for_insert || f != "id")
-                        .collect(),
-                })?;
-            if name == "id" && v.is_null() && schema.primary_key_auto_increments() {
-                continue;
+            if let Some(value) = self.field_value(name, v, &context, for_insert)? {
+                out.push(value);
             }
-            out.push((name.clone(), value::to_sql(name, def.ty, def.nullable, v)?));
         }
         if for_insert {
-            for def in schema.fields() {
-                let auto = def.name == "id" && schema.primary_key_auto_increments();
-                if !def.nullable && !auto && !fields.contains_key(&def.name) {
-                    return Err(Error::MissingField {
-                        context: context(),
-                        field: def.name.clone(),
-                    });
-                }
-            }
+            self.check_required(fields, &context)?;
         }
         Ok(out)
+    }
+
+    /// One field of [`values`](Self::values): its column and value, or `None` for an
+    /// auto-increment id left to the database.
+    fn field_value(
+        &self,
+        name: &str,
+        v: &Value,
+        context: impl Fn() -> String,
+        for_insert: bool,
+    ) -> Result<Option<(&str, SqlValue)>> {
+        let schema = &self.model.schema;
+        let def = schema
+            .field_def(name)
+            .filter(|_| for_insert || name != "id")
+            .ok_or_else(|| Error::UnknownField {
+                context: context(),
+                field: name.to_owned(),
+                expected: self
+                    .model
+                    .field_names()
+                    .into_iter()
+                    .filter(|f| for_insert || f != "id")
+                    .collect(),
+            })?;
+        if name == "id" && v.is_null() && schema.primary_key_auto_increments() {
+            return Ok(None);
+        }
+        let value = value::to_sql(name, def.ty, def.nullable, v)?;
+        Ok(Some((def.name.as_str(), value)))
+    }
+
+    /// An insert sets every required field (all but optional ones and an auto-increment id).
+    fn check_required(
+        &self,
+        fields: &Map<String, Value>,
+        context: impl Fn() -> String,
+    ) -> Result<()> {
+        let schema = &self.model.schema;
+        for def in schema.fields() {
+            let auto = def.name == "id" && schema.primary_key_auto_increments();
+            if !def.nullable && !auto && !fields.contains_key(&def.name) {
+                return Err(Error::MissingField {
+                    context: context(),
+                    field: def.name.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// `INSERT INTO table (cols) VALUES (..), (..)`; `rows` all follow `columns`.
     fn insert_sql(
         &self,
-        columns: &[String],
+        columns: &[&str],
         rows: Vec<Vec<SqlValue>>,
         conflict: Conflict,
     ) -> QueryBuilder {
@@ -306,8 +356,9 @@ impl Op {
             });
             q.push(")");
         });
-        let updated: Vec<&String> = columns
+        let updated: Vec<&str> = columns
             .iter()
+            .copied()
             .filter(|c| *c != "id" && *c != "created_at")
             .collect();
         match (conflict, backend) {
@@ -342,16 +393,16 @@ impl Op {
     /// Inserts one row and reads it back.
     async fn insert_one(
         &self,
-        session: &mut Session,
-        mut values: Vec<(String, SqlValue)>,
+        session: &mut Session<'_>,
+        mut values: Vec<(&str, SqlValue)>,
     ) -> Result<Map<String, Value>> {
         let now = SqlValue::DateTime(value::now());
-        values.push(("created_at".to_owned(), now.clone()));
-        values.push(("updated_at".to_owned(), now));
-        let (columns, row): (Vec<String>, Vec<SqlValue>) = values.into_iter().unzip();
+        values.push(("created_at", now.clone()));
+        values.push(("updated_at", now));
+        let (columns, row): (Vec<&str>, Vec<SqlValue>) = values.into_iter().unzip();
         let explicit_id = columns
             .iter()
-            .position(|c| c == "id")
+            .position(|c| *c == "id")
             .map(|i| row[i].clone());
         let mut q = self.insert_sql(&columns, vec![row], Conflict::Error);
         if returning(self.backend()) {
@@ -377,7 +428,11 @@ impl Op {
         });
     }
 
-    async fn fetch_one(&self, session: &mut Session, q: SqlQuery) -> Result<Map<String, Value>> {
+    async fn fetch_one(
+        &self,
+        session: &mut Session<'_>,
+        q: SqlQuery,
+    ) -> Result<Map<String, Value>> {
         session
             .fetch(&q, &self.model.columns)
             .await?
@@ -388,7 +443,7 @@ impl Op {
 
     async fn select(
         &self,
-        session: &mut Session,
+        session: &mut Session<'_>,
         filter: &Filter,
         tail: &str,
     ) -> Result<Vec<Map<String, Value>>> {
@@ -401,7 +456,7 @@ impl Op {
 
     async fn select_by_id(
         &self,
-        session: &mut Session,
+        session: &mut Session<'_>,
         id: SqlValue,
     ) -> Result<Option<Map<String, Value>>> {
         let rows = self.select(session, &Filter::equal("id", id), "").await?;
@@ -409,14 +464,14 @@ impl Op {
     }
 
     /// `UPDATE table SET fields, updated_at WHERE filter`.
-    fn update_sql(&self, mut values: Vec<(String, SqlValue)>, filter: &Filter) -> QueryBuilder {
-        values.push(("updated_at".to_owned(), SqlValue::DateTime(value::now())));
+    fn update_sql(&self, mut values: Vec<(&str, SqlValue)>, filter: &Filter) -> QueryBuilder {
+        values.push(("updated_at", SqlValue::DateTime(value::now())));
         let mut q = self.query();
         q.push("UPDATE ")
             .push_ident(self.model.table())
             .push(" SET ");
         q.push_list(values, |q, (c, v)| {
-            q.push_ident(&c).push(" = ").push_bind(v);
+            q.push_ident(c).push(" = ").push_bind(v);
         });
         filter.push_where(&mut q);
         q
