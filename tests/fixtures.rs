@@ -52,6 +52,24 @@ fn a_fallible_fixture_works_the_same(#[from(fallible_users_db)] db: TestDataFlow
     assert_eq!(create_alice(&db)["name"], "Alice");
 }
 
+/// Asks for a temporary database (which the toolkit then fills from the template of the
+/// fixture's models) but puts the instance somewhere else.
+#[dataflow_fixture]
+fn users_db_elsewhere(temp_database: TempDatabase) -> DataFlow {
+    let _unused = temp_database.url();
+    let db = DataFlow::new("sqlite::memory:").unwrap();
+    db.model::<User>().unwrap();
+    db
+}
+
+#[rstest]
+fn an_instance_on_another_database_than_the_fixtures_still_gets_its_tables(
+    #[from(users_db_elsewhere)] db: TestDataFlow,
+) {
+    // Only an instance on the database made from the template may skip creating tables.
+    assert_eq!(create_alice(&db)["id"], "user-1");
+}
+
 #[rstest]
 fn dataflow_db_is_a_fresh_guarded_instance(dataflow_db: TestDataFlow) {
     assert!(dataflow_db.nodes().is_empty());

@@ -88,17 +88,20 @@ impl std::fmt::Debug for ServerDb {
 }
 
 impl ServerDb {
-    fn prepare(&self, schemas: &[ModelSchema]) -> Result<()> {
+    /// Creates the database if it does not exist yet, with the tables of `schemas`. Returns
+    /// whether it made it now with exactly those tables.
+    fn prepare(&self, schemas: &[ModelSchema]) -> Result<bool> {
         let mut created = self.created.lock().unwrap_or_else(|e| e.into_inner());
-        if !*created {
-            if schemas.is_empty() {
-                self.server.create_empty(&self.name)?;
-            } else {
-                self.server.create_from_template(&self.name, schemas)?;
-            }
-            *created = true;
+        if *created {
+            return Ok(false);
         }
-        Ok(())
+        if schemas.is_empty() {
+            self.server.create_empty(&self.name)?;
+        } else {
+            self.server.create_from_template(&self.name, schemas)?;
+        }
+        *created = true;
+        Ok(!schemas.is_empty())
     }
 }
 
@@ -127,24 +130,33 @@ enum Pending {
 /// Gives the temporary databases made on this thread that do not exist yet the tables of
 /// `schemas` (what a fixture registered): a clone of the schema's template on a server, a
 /// copy of it on SQLite. A SQLite file that exists already (the fixture used it) is left as
-/// it is.
-pub(crate) fn prepare_pending(schemas: &[ModelSchema]) -> Result<()> {
+/// it is. Returns the URLs of the databases that now hold exactly those tables.
+pub(crate) fn prepare_pending(schemas: &[ModelSchema]) -> Result<Vec<String>> {
     let pending: Vec<Pending> = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    let mut prepared = Vec::new();
     for item in pending {
         match item {
             Pending::Server(db) => {
                 if let Some(db) = db.upgrade() {
-                    db.prepare(schemas)?;
+                    if db.prepare(schemas)? {
+                        prepared.push(db.server.url_of(&db.name));
+                    }
                 }
             }
             Pending::Sqlite(path) => {
                 if let Some(path) = path.upgrade().filter(|p| !p.exists()) {
-                    crate::sqlite_template::copy_into(schemas, &path)?;
+                    if crate::sqlite_template::copy_into(schemas, &path)? {
+                        prepared.push(sqlite_url(&path));
+                    }
                 }
             }
         }
     }
-    Ok(())
+    Ok(prepared)
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
 }
 
 impl TempDatabase {
@@ -207,7 +219,7 @@ impl TempDatabase {
         let path = Arc::new(dir.path().join("test.db"));
         PENDING.with(|p| p.borrow_mut().push(Pending::Sqlite(Arc::downgrade(&path))));
         Ok(TempDatabase {
-            url: format!("sqlite://{}", path.display()),
+            url: sqlite_url(&path),
             backend: Backend::Sqlite,
             isolation: Isolation::Database,
             kind: Kind::Sqlite {
@@ -285,7 +297,7 @@ impl TempDatabase {
     /// guard creates it from the template of the models the fixture registered).
     pub fn create(&self) -> Result<()> {
         match &self.kind {
-            Kind::Server(db) => db.prepare(&[]),
+            Kind::Server(db) => db.prepare(&[]).map(drop),
             Kind::Sqlite { .. } | Kind::Shared { .. } => Ok(()),
         }
     }

@@ -30,13 +30,14 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 /// Writes a database with the tables of `schemas` at `path` (which must not exist yet).
-pub(crate) fn copy_into(schemas: &[ModelSchema], path: &Path) -> Result<()> {
+/// Returns whether it wrote one (not for an empty schema list).
+pub(crate) fn copy_into(schemas: &[ModelSchema], path: &Path) -> Result<bool> {
     if schemas.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let template = template_for(schemas)?;
     std::fs::copy(&template, path).map_err(io_error(path))?;
-    Ok(())
+    Ok(true)
 }
 
 fn template_for(schemas: &[ModelSchema]) -> Result<PathBuf> {

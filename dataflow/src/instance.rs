@@ -235,6 +235,16 @@ impl DataFlow {
     }
 }
 
+impl DataFlow {
+    /// Marks the table of every registered model as created (see `__private::tables_exist`).
+    pub(crate) fn assume_tables_exist(&self) {
+        let models = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
+        for model in models.iter() {
+            model.assume_table_exists();
+        }
+    }
+}
+
 impl Inner {
     fn cleanup(&self) -> usize {
         self.models

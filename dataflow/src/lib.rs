@@ -80,4 +80,11 @@ pub use dataflow_macros::Model;
 #[doc(hidden)]
 pub mod __private {
     pub use std::sync::OnceLock;
+
+    /// For `dataflow-testing`: the database of `db` was just made from a template holding
+    /// the tables of exactly the models registered on `db`, so neither `migrate` nor a
+    /// model's first node needs to create them.
+    pub fn tables_exist(db: &crate::DataFlow) {
+        db.assume_tables_exist();
+    }
 }
