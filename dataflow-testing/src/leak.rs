@@ -35,7 +35,9 @@ pub(crate) fn guard_ended(id: InstanceId) {
 }
 
 /// Marks `db` as meant to live for the whole process (an rstest `#[once]` fixture, a
-/// `static`): its entries are never reported as leaks.
+/// `static`): its entries are never reported as leaks, and `cargo xtask isolation-check`
+/// does not report tests that use them as depending on the test that made it (sharing it is
+/// the point).
 ///
 /// ```
 /// use dataflow::DataFlow;

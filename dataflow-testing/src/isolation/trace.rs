@@ -216,7 +216,9 @@ pub(crate) struct Summary {
     /// Entries registered during the run and still there at its end (qualified names),
     /// except those of instances recorded as kept for the whole process.
     pub left: BTreeSet<String>,
-    /// Cross-test access, in the order first seen.
+    /// Cross-test access, in the order first seen. An instance kept for the whole process
+    /// is shared on purpose (an rstest `#[once]` fixture, a static): reading its entries is
+    /// not an access.
     pub accesses: Vec<Access>,
     /// Whether the process wrote any event.
     pub traced: bool,
@@ -232,11 +234,16 @@ impl Summary {
     ) -> Summary {
         let mut writer_of: HashMap<&str, &str> = HashMap::new();
         let mut live: BTreeSet<(String, &str)> = BTreeSet::new();
-        let mut kept: HashSet<&str> = HashSet::new();
+        let events = || events.iter().filter(|e| pid.is_none_or(|pid| e.pid == pid));
+        // Kept wherever it is recorded: the instance may be read before it is marked.
+        let kept: HashSet<&str> = events()
+            .filter(|e| e.event == "kept")
+            .map(|e| e.owner.as_str())
+            .collect();
         let mut accesses = Vec::new();
         let mut seen = HashSet::new();
         let mut traced = false;
-        for e in events.iter().filter(|e| pid.is_none_or(|pid| e.pid == pid)) {
+        for e in events() {
             traced = true;
             match e.event.as_str() {
                 "registered" => {
@@ -248,9 +255,7 @@ impl Summary {
                 "unregistered" => {
                     live.remove(&(e.name.clone(), e.owner.as_str()));
                 }
-                "kept" => {
-                    kept.insert(&e.owner);
-                }
+                "resolved" if kept.contains(e.owner.as_str()) => {}
                 "resolved" => {
                     let (Some(reader), Some(writer)) =
                         (e.thread.as_deref(), writer_of.get(e.owner.as_str()))
@@ -321,7 +326,9 @@ mod tests {
             ev("resolved", "WCreate", "df_1", "main"),
             ev("unregistered", "Own", "df_2", "victim"),
             ev("registered", "Kept", "df_3", "sharer"),
+            ev("resolved", "Kept", "df_3", "victim"),
             ev("kept", "", "df_3", "sharer"),
+            ev("resolved", "Kept", "df_3", "victim"),
             TraceEvent {
                 pid: 2,
                 ..ev("registered", "Child", "df_1", "main")
@@ -339,7 +346,8 @@ mod tests {
                 reader: "victim".into(),
                 writer: "polluter".into(),
                 entry: "WCreate@df_1".into(),
-            }]
+            }],
+            "reading a kept instance's entries is sharing by design"
         );
     }
 
