@@ -1,5 +1,6 @@
 //! BulkCreate of 10,000 rows on SQLite `:memory:`. Baseline: raw sqlx multi-row `INSERT`s
-//! (1,000 rows each, the node's default batch) in one transaction.
+//! (1,000 rows each, the node's default batch) in one transaction, of rows held as Rust
+//! strings or ([`Input::Json`]) read from the same JSON the node receives.
 //!
 //! Only the insert is timed: each run gets a fresh database whose table exists, and the
 //! rows are built beforehand (as JSON for the node, as tuples for sqlx).
@@ -24,17 +25,32 @@ pub fn rows(n: usize) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Where the baseline's rows come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// Pairs of Rust strings, ready to bind.
+    Tuples,
+    /// The JSON array BulkCreate receives, read field by field.
+    Json,
+}
+
 /// BulkCreate against multi-row inserts.
 #[derive(Debug)]
 pub struct BulkCreate {
     rows: Vec<(String, String)>,
     data: Value,
+    input: Input,
     runtime: tokio::runtime::Runtime,
 }
 
 impl BulkCreate {
-    /// The workload with [`BULK_ROWS`] rows.
+    /// The workload with [`BULK_ROWS`] rows, the baseline reading Rust strings.
     pub fn new() -> BulkCreate {
+        BulkCreate::with_input(Input::Tuples)
+    }
+
+    /// The workload with [`BULK_ROWS`] rows, the baseline reading `input`.
+    pub fn with_input(input: Input) -> BulkCreate {
         let rows = rows(BULK_ROWS);
         let data = Value::Array(
             rows.iter()
@@ -44,6 +60,7 @@ impl BulkCreate {
         BulkCreate {
             rows,
             data,
+            input,
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -80,13 +97,16 @@ impl Workload for BulkCreate {
     }
 
     fn baseline(&mut self) -> Duration {
-        let rows = &self.rows;
+        let (rows, data, input) = (&self.rows, &self.data, self.input);
         self.runtime.block_on(async {
             let pool = raw::sqlite_memory_pool();
             let mut conn = pool.acquire().await.expect("a connection");
             conn.execute(USERS_DDL).await.expect("create table");
             let start = std::time::Instant::now();
-            let inserted = raw::bulk_insert(&mut conn, rows, 1000).await;
+            let inserted = match input {
+                Input::Tuples => raw::bulk_insert(&mut conn, rows, 1000).await,
+                Input::Json => raw::bulk_insert_json(&mut conn, data, 1000).await,
+            };
             let time = start.elapsed();
             assert_eq!(inserted, BULK_ROWS as u64);
             drop(conn);

@@ -162,6 +162,37 @@ pub async fn bulk_insert(
     rows: &[(String, String)],
     batch: usize,
 ) -> u64 {
+    let rows: Vec<(&str, &str)> = rows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    insert_pairs(conn, &rows, batch).await
+}
+
+/// [`bulk_insert`] of the JSON rows BulkCreate receives (`[{"id": .., "name": ..}, ..]`):
+/// what a handler written with sqlx alone does with the same input, reading each field
+/// where it is (no copy, no checks beyond "is it a string").
+pub async fn bulk_insert_json(
+    conn: &mut SqliteConnection,
+    rows: &serde_json::Value,
+    batch: usize,
+) -> u64 {
+    let rows: Vec<(&str, &str)> = rows
+        .as_array()
+        .expect("an array of rows")
+        .iter()
+        .map(|row| {
+            (
+                json_str(row, "id").expect("an id"),
+                json_str(row, "name").expect("a name"),
+            )
+        })
+        .collect();
+    insert_pairs(conn, &rows, batch).await
+}
+
+fn json_str<'v>(row: &'v serde_json::Value, field: &str) -> Option<&'v str> {
+    row.get(field).and_then(serde_json::Value::as_str)
+}
+
+async fn insert_pairs(conn: &mut SqliteConnection, rows: &[(&str, &str)], batch: usize) -> u64 {
     let now = now_text();
     let mut tx = conn.begin().await.expect("begin");
     let mut inserted = 0;

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! bench-table [--json FILE] [--filter TEXT] [--no-suites]
+//! bench-table --profile WORKLOAD ours|baseline N   # one side in a loop, under perf
 //! ```
 
 use std::path::PathBuf;
@@ -23,6 +24,11 @@ process) and prints one table: metric, ours, baseline, ratio, target, met.
                   postgres, bulk, chain, cleanup, lookup, suite, memory
   --no-suites     skip the two 1,000-test suites (and their release build)
 
+  --profile WORKLOAD ours|baseline N
+                  run one side of one workload N times and nothing else, to profile it
+                  (`perf record -g target/release/bench-table --profile memory-life ours 2000`);
+                  workloads: file-life, memory-life, schema, bulk, chain, cleanup (ours only)
+
 The PostgreSQL rows run when DATAFLOW_TEST_POSTGRES_URL names a server.";
 
 fn main() -> ExitCode {
@@ -30,6 +36,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("--probe-memory") => return probe(&args[1..]),
         Some("--run-suite") => return run_suite(&args[1..]),
+        Some("--profile") => return profile(&args[1..]),
         _ => {}
     }
     let mut options = Options::default();
@@ -98,6 +105,45 @@ fn probe(args: &[String]) -> ExitCode {
         return usage("--probe-memory instances|guarded-tests WARMUP CYCLES");
     };
     println!("{}", memory::probe(cycle, warmup, cycles).to_json());
+    ExitCode::SUCCESS
+}
+
+/// `--profile WORKLOAD SIDE N`: one side of one workload in a loop; prints the median.
+fn profile(args: &[String]) -> ExitCode {
+    use dataflow_benches::harness::{measure, Plan, Workload};
+    use dataflow_benches::{bulk, chain, life, registry, schema};
+
+    let times = args.get(2).and_then(|n| n.parse::<usize>().ok());
+    let (Some(name), Some(side), Some(times)) = (args.first(), args.get(1), times) else {
+        return usage("--profile WORKLOAD ours|baseline N");
+    };
+    if name == "cleanup" {
+        // No baseline: only ours, timed around `cleanup_nodes()`.
+        let cleanup = registry::Cleanup::new();
+        let samples = measure(Plan::new(0, times), || cleanup.run());
+        println!(
+            "cleanup ours: median {:?} over {times} runs",
+            samples.median()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let mut workload: Box<dyn Workload> = match name.as_str() {
+        "file-life" => Box::new(life::TestLife::new(life::Storage::File)),
+        "memory-life" => Box::new(life::TestLife::new(life::Storage::Memory)),
+        "schema" => Box::new(schema::SqliteSchema::new()),
+        "bulk" => Box::new(bulk::BulkCreate::new()),
+        "chain" => Box::new(chain::Chain::new()),
+        other => return usage(&format!("unknown workload `{other}`")),
+    };
+    let samples = match side.as_str() {
+        "ours" => measure(Plan::new(0, times), || workload.ours()),
+        "baseline" => measure(Plan::new(0, times), || workload.baseline()),
+        other => return usage(&format!("`{other}` is neither ours nor baseline")),
+    };
+    println!(
+        "{name} {side}: median {:?} over {times} runs",
+        samples.median()
+    );
     ExitCode::SUCCESS
 }
 
