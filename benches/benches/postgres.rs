@@ -1,6 +1,7 @@
 //! Per-test isolation on PostgreSQL with a 20-model schema, cloned-database and transaction
-//! modes, against `CREATE DATABASE` + 20 tables + `DROP DATABASE`. Needs
-//! `DATAFLOW_TEST_POSTGRES_URL`; says so and does nothing otherwise.
+//! modes, against `CREATE DATABASE` + 20 tables + `DROP DATABASE`. Each iteration is a run
+//! of `SUITE_TESTS` (5) tests. Needs `DATAFLOW_TEST_POSTGRES_URL`; says so and does nothing
+//! otherwise.
 
 use std::time::Duration;
 
@@ -15,8 +16,8 @@ fn postgres(c: &mut Criterion) {
         return;
     };
     for (name, mode) in [
-        ("pg_clone", Mode::Clone),
-        ("pg_transaction", Mode::Transaction),
+        ("pg_clone_5_tests", Mode::Clone),
+        ("pg_transaction_5_tests", Mode::Transaction),
     ] {
         match PostgresIsolation::new(mode, true) {
             Ok(mut workload) => common::pair(c, name, 10, Duration::from_secs(10), &mut workload),

@@ -92,12 +92,13 @@ pub fn run(options: &Options, exe: &Path) -> Vec<Row> {
                 Err(why) => out.push(Row::skipped(id, text, target, why)),
                 Ok(mut workload) => {
                     progress(text);
-                    let c = compare(Plan::new(2, 12), &mut workload);
+                    let per_test = crate::postgres::SUITE_TESTS;
+                    let c = compare(Plan::new(1, 8), &mut workload).per(per_test);
                     drop(workload);
                     // The isolation alone, with one connection instead of `migrate`,
                     // against the same baseline measured alongside it.
                     let bare = PostgresIsolation::new(mode, false)
-                        .map(|mut w| compare(Plan::new(1, 8), &mut w));
+                        .map(|mut w| compare(Plan::new(1, 5), &mut w).per(per_test));
                     let mut row = Row::compared(id, text, &c, target);
                     if let Ok(bare) = bare {
                         row = row.with_note(format!(
