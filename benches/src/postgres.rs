@@ -157,9 +157,9 @@ impl PostgresIsolation {
     }
 }
 
-/// How many tests one sample runs back to back. The toolkit drops databases (and makes the
-/// next clone) in the background; a sample ends when that work is done too, so none of it
-/// spills into the baseline's time.
+/// How many tests one sample runs back to back. The toolkit drops databases in the
+/// background; a sample ends when that work is done too, so none of it spills into the
+/// baseline's time.
 pub const SUITE_TESTS: u32 = 5;
 
 impl Workload for PostgresIsolation {

@@ -190,7 +190,6 @@ fn at_start() {
 #[ctor::dtor]
 fn at_exit() {
     crate::rt::wait_for_background();
-    crate::spare::drop_spares();
     crate::server::drop_process_databases();
     crate::sqlite_template::remove_templates();
     let check = EXIT_CHECK.get().copied().unwrap_or(ExitCheck::Fail);

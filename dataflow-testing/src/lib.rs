@@ -40,9 +40,8 @@
 //!   failed test's database and prints where it is.
 //! - Backends: SQLite by default; with `DATAFLOW_TEST_POSTGRES_URL` or
 //!   `DATAFLOW_TEST_MYSQL_URL` set, each test gets its own database on that server, cloned
-//!   from a template built once per schema and dropped afterwards (on PostgreSQL, from a
-//!   process's second clone on, the next clone is made in the background while a test
-//!   runs). Databases left by a killed run are dropped by the next run. [`Isolation::Transaction`] runs a PostgreSQL
+//!   from a template built once per schema and dropped afterwards. Databases left by a
+//!   killed run are dropped by the next run. [`Isolation::Transaction`] runs a PostgreSQL
 //!   test inside a transaction that is rolled back instead.
 //! - Leak checks: per guarded test (exact under parallel threads), global
 //!   ([`assert_registry_empty`]), and at exit: when this crate is linked into a test binary,
@@ -67,7 +66,6 @@ mod leak;
 mod rt;
 mod server;
 mod snapshot;
-mod spare;
 mod sqlite_template;
 
 pub use crate::database::{Isolation, TempDatabase};
@@ -78,13 +76,11 @@ pub use crate::leak::{assert_registry_empty, keep_for_process};
 pub use crate::server::{MYSQL_ENV, POSTGRES_ENV};
 pub use crate::snapshot::{registry_snapshot, RegistrySnapshot, SnapshotEntry, SnapshotScope};
 
-/// Waits until the server databases of finished tests are dropped, and drops the clones
-/// made ahead of time for the next tests (PostgreSQL). Guards drop databases in the
-/// background so that a test ends at once; the process waits for them before it exits.
-/// Call this to check a server for leftovers from inside the process.
+/// Waits until the server databases of finished tests are dropped. Guards drop them in the
+/// background so that a test ends at once; the process waits for them before it exits. Call
+/// this to check a server for leftovers from inside the process.
 pub fn wait_for_cleanup() {
     rt::wait_for_background();
-    spare::drop_spares();
 }
 
 #[doc = include_str!("dataflow_fixture.md")]

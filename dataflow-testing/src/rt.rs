@@ -33,16 +33,6 @@ where
         .expect("the dataflow-testing runtime lives as long as the process")
 }
 
-/// Starts `future` on the toolkit's runtime; the caller waits for it (or not) through the
-/// handle.
-pub(crate) fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    runtime().spawn(future)
-}
-
 /// Starts `future` on the toolkit's runtime without waiting; [`wait_for_background`] waits
 /// for every such future still running (at exit).
 pub(crate) fn spawn_background<F>(future: F)

@@ -227,12 +227,28 @@ impl Server {
         self.execute(vec![format!("CREATE DATABASE {name}")])
     }
 
-    /// A fresh database with the tables of `schemas`, cloned from their template. On
-    /// PostgreSQL the clone may have been made ahead of time ([`crate::spare`]).
+    /// A fresh database with the tables of `schemas`, cloned from their template.
     pub(crate) fn create_from_template(&self, name: &str, schemas: &[ModelSchema]) -> Result<()> {
         let template = self.template(schemas)?;
         match self.backend {
-            Backend::Postgres => crate::spare::clone_into(self, &template, name),
+            Backend::Postgres => {
+                // A clone fails while another session is connected to the template; the
+                // toolkit never is, but a concurrent CREATE ... TEMPLATE may briefly be.
+                let mut attempt = 0;
+                loop {
+                    match self.execute(vec![format!("CREATE DATABASE {name} TEMPLATE {template}")])
+                    {
+                        Err(e)
+                            if attempt < 50
+                                && e.to_string().contains("being accessed by other users") =>
+                        {
+                            attempt += 1;
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        other => return other,
+                    }
+                }
+            }
             _ => {
                 let mut statements = vec![format!("CREATE DATABASE {name}")];
                 statements.extend(schemas.iter().map(|s| {
@@ -244,46 +260,6 @@ impl Server {
                 self.execute(statements)
             }
         }
-    }
-
-    /// Clones PostgreSQL database `template` as `name`, as a future that owns what it needs
-    /// (to run now or in the background).
-    pub(crate) fn clone_postgres(
-        &self,
-        template: &str,
-        name: &str,
-    ) -> impl std::future::Future<Output = std::result::Result<(), sqlx::Error>> + Send + 'static
-    {
-        let sql = format!("CREATE DATABASE {name} TEMPLATE {template}");
-        let admin = self.admin.clone();
-        async move {
-            let AdminPool::Postgres(pool) = admin else {
-                unreachable!("clone_postgres is called for PostgreSQL servers only")
-            };
-            // A clone fails while another session is connected to the template; the
-            // toolkit never is, but a concurrent CREATE ... TEMPLATE may briefly be.
-            let mut attempt = 0;
-            loop {
-                match pool.execute(sql.as_str()).await {
-                    Err(e)
-                        if attempt < 50
-                            && e.to_string().contains("being accessed by other users") =>
-                    {
-                        attempt += 1;
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                    other => return other.map(drop),
-                }
-            }
-        }
-    }
-
-    /// Runs `future` (one of this server's) on the toolkit's runtime and waits for it.
-    pub(crate) fn wait<F>(&self, future: F) -> Result<()>
-    where
-        F: std::future::Future<Output = std::result::Result<(), sqlx::Error>> + Send + 'static,
-    {
-        rt::block_on(future).map_err(|e| self.error(e))
     }
 
     /// The template database for `schemas`, built once (under a server-wide lock, so
@@ -439,14 +415,10 @@ fn connect_error(e: sqlx::Error) -> String {
 
 /// A name for a new per-test database: marker, owner pid, a counter, and the test's name.
 pub(crate) fn test_database_name() -> String {
-    database_name(&crate::database::test_slug())
-}
-
-/// A name for a new database of this process: marker, owner pid, a counter, and `slug`.
-pub(crate) fn database_name(slug: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let seq = NEXT.fetch_add(1, Ordering::Relaxed);
     let mut name = format!("{TEST_PREFIX}{}_{seq}_", std::process::id());
+    let slug = crate::database::test_slug();
     name.push_str(&slug[..slug.len().min(63 - name.len())]);
     name.trim_end_matches('_').to_owned()
 }
