@@ -173,23 +173,87 @@ impl Workload for PostgresIsolation {
     }
 
     fn baseline(&mut self) -> Duration {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
+        timed(|| sqlx_test_runs(&self.admin, &self.ddl))
+    }
+}
+
+/// A fresh name for a database of the benchmarks' own (`dfbench_<pid>_<n>`).
+fn bench_database_name() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "dfbench_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The baseline: [`SUITE_TESTS`] times what `sqlx::test` does for a test.
+fn sqlx_test_runs(admin: &Admin, ddl: &[String]) {
+    for _ in 0..SUITE_TESTS {
+        let name = bench_database_name();
+        admin.runtime.block_on(raw::postgres_database_with_schema(
+            &admin.pool,
+            &admin.options,
+            &name,
+            ddl,
+        ));
+    }
+}
+
+/// The floor of any database-per-test isolation: raw sqlx cloning a template that holds
+/// the 20 tables and dropping the clone, no toolkit, against the same baseline.
+pub struct CloneFloor {
+    admin: Admin,
+    template: String,
+    ddl: Vec<String>,
+}
+
+impl std::fmt::Debug for CloneFloor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloneFloor")
+            .field("template", &self.template)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CloneFloor {
+    /// Makes the template (`dfbench_<pid>_<n>`, dropped by [`ServerCleanup`]).
+    pub fn new() -> Result<CloneFloor, String> {
+        let url = server_url().ok_or_else(|| format!("set {POSTGRES_ENV}"))?;
+        let admin = Admin::connect(&url)?;
+        let ddl = twenty_models_ddl(Backend::Postgres);
+        let template = bench_database_name();
+        admin.runtime.block_on(raw::postgres_template(
+            &admin.pool,
+            &admin.options,
+            &template,
+            &ddl,
+        ));
+        Ok(CloneFloor {
+            admin,
+            template,
+            ddl,
+        })
+    }
+}
+
+impl Workload for CloneFloor {
+    fn ours(&mut self) -> Duration {
         let admin = &self.admin;
         timed(|| {
             for _ in 0..SUITE_TESTS {
-                let name = format!(
-                    "dfbench_{}_{}",
-                    std::process::id(),
-                    NEXT.fetch_add(1, Ordering::Relaxed)
-                );
-                admin.runtime.block_on(raw::postgres_database_with_schema(
+                let name = bench_database_name();
+                admin.runtime.block_on(raw::postgres_clone_and_drop(
                     &admin.pool,
-                    &admin.options,
+                    &self.template,
                     &name,
-                    &self.ddl,
                 ));
             }
         })
+    }
+
+    fn baseline(&mut self) -> Duration {
+        timed(|| sqlx_test_runs(&self.admin, &self.ddl))
     }
 }
 

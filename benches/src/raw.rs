@@ -156,6 +156,41 @@ pub async fn postgres_database_with_schema(
         .expect("drop database");
 }
 
+/// A template database `name` holding the tables of `ddl` (no connection left open).
+pub async fn postgres_template(
+    admin: &PgPool,
+    admin_options: &PgConnectOptions,
+    name: &str,
+    ddl: &[String],
+) {
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create database");
+    let mut conn = admin_options
+        .clone()
+        .database(name)
+        .connect()
+        .await
+        .expect("connect to the template");
+    for sql in ddl {
+        conn.execute(sql.as_str()).await.expect("create table");
+    }
+    conn.close().await.expect("close");
+}
+
+/// `CREATE DATABASE name TEMPLATE template`, then `DROP DATABASE name`.
+pub async fn postgres_clone_and_drop(admin: &PgPool, template: &str, name: &str) {
+    admin
+        .execute(format!("CREATE DATABASE {name} TEMPLATE {template}").as_str())
+        .await
+        .expect("clone the template");
+    admin
+        .execute(format!("DROP DATABASE {name}").as_str())
+        .await
+        .expect("drop the clone");
+}
+
 /// Inserts `rows` into `users` in one transaction, `batch` rows per multi-row `INSERT`.
 pub async fn bulk_insert(
     conn: &mut SqliteConnection,

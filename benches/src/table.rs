@@ -100,13 +100,30 @@ pub fn run(options: &Options, exe: &Path) -> Vec<Row> {
                     let bare = PostgresIsolation::new(mode, false)
                         .map(|mut w| compare(Plan::new(1, 5), &mut w).per(per_test));
                     let mut row = Row::compared(id, text, &c, target);
+                    let mut notes = Vec::new();
                     if let Ok(bare) = bare {
-                        row = row.with_note(format!(
+                        notes.push(format!(
                             "without migrate: {} vs {}, ratio {:.2}",
                             format_duration(bare.ours.median()),
                             format_duration(bare.baseline.median()),
                             bare.ratio()
                         ));
+                    }
+                    if mode == Mode::Clone {
+                        // What no database-per-test mode can go below on this server.
+                        if let Ok(floor) = crate::postgres::CloneFloor::new()
+                            .map(|mut w| compare(Plan::new(1, 5), &mut w).per(per_test))
+                        {
+                            notes.push(format!(
+                                "floor, raw sqlx clone + drop: {} vs {}, ratio {:.2}",
+                                format_duration(floor.ours.median()),
+                                format_duration(floor.baseline.median()),
+                                floor.ratio()
+                            ));
+                        }
+                    }
+                    if !notes.is_empty() {
+                        row = row.with_note(notes.join("; "));
                     }
                     out.push(row);
                 }
