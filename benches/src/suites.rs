@@ -94,7 +94,21 @@ impl SuiteRun {
 /// mark), so measured from a large process every suite would show that process's size. A
 /// fresh launcher is a few MiB, below any suite's own peak.
 pub fn run(launcher: &Path, binary: &Path, threads: usize) -> Result<SuiteRun, String> {
-    let out = Command::new(launcher)
+    run_in(launcher, binary, threads, None)
+}
+
+/// [`run`] with the temporary files of the suite (its databases) under `tmpdir`.
+pub fn run_in(
+    launcher: &Path,
+    binary: &Path,
+    threads: usize,
+    tmpdir: Option<&Path>,
+) -> Result<SuiteRun, String> {
+    let mut command = Command::new(launcher);
+    if let Some(dir) = tmpdir {
+        command.env("TMPDIR", dir);
+    }
+    let out = command
         .arg("--run-suite")
         .arg(binary)
         .arg(threads.to_string())
