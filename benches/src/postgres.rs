@@ -223,7 +223,7 @@ impl CloneFloor {
         let admin = Admin::connect(&url)?;
         let ddl = twenty_models_ddl(Backend::Postgres);
         let template = bench_database_name();
-        admin.runtime.block_on(raw::postgres_template(
+        admin.runtime.block_on(raw::postgres_database_with_tables(
             &admin.pool,
             &admin.options,
             &template,

@@ -136,28 +136,16 @@ pub async fn postgres_database_with_schema(
     name: &str,
     ddl: &[String],
 ) {
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("create database");
-    let mut conn = admin_options
-        .clone()
-        .database(name)
-        .connect()
-        .await
-        .expect("connect to the test database");
-    for sql in ddl {
-        conn.execute(sql.as_str()).await.expect("create table");
-    }
-    conn.close().await.expect("close");
+    postgres_database_with_tables(admin, admin_options, name, ddl).await;
     admin
         .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
         .await
         .expect("drop database");
 }
 
-/// A template database `name` holding the tables of `ddl` (no connection left open).
-pub async fn postgres_template(
+/// `CREATE DATABASE name`, connect, every statement of `ddl`, close: a test's database, or
+/// a template (no connection is left open).
+pub async fn postgres_database_with_tables(
     admin: &PgPool,
     admin_options: &PgConnectOptions,
     name: &str,
@@ -172,7 +160,7 @@ pub async fn postgres_template(
         .database(name)
         .connect()
         .await
-        .expect("connect to the template");
+        .expect("connect to the new database");
     for sql in ddl {
         conn.execute(sql.as_str()).await.expect("create table");
     }
