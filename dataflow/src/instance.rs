@@ -233,9 +233,7 @@ impl DataFlow {
     pub fn close_blocking(&self) {
         engine::block_on(self.inner.store.closer())
     }
-}
 
-impl DataFlow {
     /// Marks the table of every registered model as created (see `__private::tables_exist`).
     pub(crate) fn assume_tables_exist(&self) {
         let models = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
