@@ -16,6 +16,8 @@ fn malformed_and_unsupported_urls_are_rejected() {
         "redis://localhost",
         "notes.txt",
         "sqlite://",
+        "sqlite://\0bad",
+        "sqlite::memroy:",
         "postgres://u:hunter2@[::1",
     ] {
         let err = DataFlow::new(url).unwrap_err();

@@ -74,7 +74,13 @@ impl DataFlow {
     ///
     /// URLs: `sqlite::memory:` or `:memory:` (a private in-memory database), `sqlite://path`,
     /// `sqlite:///abs/path`, a path ending in `.db`, `postgres://`, `postgresql://`,
-    /// `mysql://`, `mariadb://`.
+    /// `mysql://`, `mariadb://`. A SQLite path that no file can have (a NUL byte) or that
+    /// starts with `:` (`sqlite::memroy:`, a typo) is [`Error::InvalidUrl`] here, not a
+    /// file created or a failure at first use.
+    ///
+    /// ```
+    /// assert!(dataflow::DataFlow::new("sqlite::memroy:").is_err());
+    /// ```
     pub fn new(url: &str) -> Result<DataFlow> {
         Self::builder(url).build()
     }

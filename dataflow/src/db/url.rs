@@ -122,6 +122,16 @@ fn parse_sqlite(url: &str) -> std::result::Result<Target, String> {
     if path.is_empty() {
         return Err("the SQLite URL names no file".to_owned());
     }
+    if path.contains('\0') {
+        return Err("the path holds a NUL byte, which no file name can".to_owned());
+    }
+    if path.starts_with(':') {
+        // `sqlite::memroy:` would otherwise create a file named `:memroy:`.
+        return Err(format!(
+            "`{path}` is not a file name; for an in-memory database write `sqlite::memory:`, \
+             for a file whose name starts with `:` write `sqlite://./{path}`"
+        ));
+    }
     if path.contains("mode=memory") || path.starts_with("file:") {
         return Err("use `sqlite::memory:` for an in-memory database".to_owned());
     }
@@ -189,12 +199,28 @@ mod tests {
             "redis://localhost",
             "users.txt",
             "sqlite://",
+            "sqlite://\0bad",
+            "sqlite:///tmp/a\0b.db",
+            "sqlite::memroy:",
+            "sqlite::memory",
+            "sqlite://:memroy:",
             "postgres://u:secret@[bad",
         ] {
             let err = parse(url).unwrap_err();
             assert!(matches!(err, Error::InvalidUrl { .. }), "{url}: {err}");
             assert!(!err.to_string().contains("secret"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_mistyped_memory_url_names_the_right_form() {
+        let err = parse("sqlite::memroy:").unwrap_err().to_string();
+        assert!(err.contains("`:memroy:` is not a file name"), "{err}");
+        assert!(err.contains("sqlite::memory:"), "{err}");
+        assert!(matches!(
+            parse("sqlite://./:odd.db").unwrap(),
+            Target::SqliteFile(..)
+        ));
     }
 
     #[test]
