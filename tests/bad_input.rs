@@ -229,6 +229,12 @@ fn param_cases() -> Vec<(&'static str, Value, Check)> {
             |e| matches!(e, Error::UnknownField { field, .. } if field == "nickname"),
         ),
         (
+            // BulkUpsert goes row by row: a batch size would be accepted and ignored.
+            "UserBulkUpsertNode",
+            json!({"data": [{"id": "x", "name": "n", "active": true}], "batch_size": 10}),
+            |e| matches!(e, Error::UnknownField { field, .. } if field == "batch_size"),
+        ),
+        (
             "UserUpsertNode",
             json!({"create": {"name": "n"}}),
             |e| matches!(e, Error::MissingField { field, .. } if field == "where"),

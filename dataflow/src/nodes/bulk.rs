@@ -81,7 +81,7 @@ impl Op {
     /// Parameters: `data`, `conflict_on` (a field or a list; `"id"` by default).
     /// Result: `{"processed", "inserted", "updated"}`.
     pub(super) async fn bulk_upsert(&self, params: &Params) -> Result<Value> {
-        self.check_params(params, &["data", "conflict_on", "batch_size"])?;
+        self.check_params(params, &["data", "conflict_on"])?;
         let rows = self.rows(params)?;
         let conflict_on = self.conflict_on(params.get("conflict_on"))?;
         // Check every row before touching the database.
