@@ -42,7 +42,6 @@ pub(crate) struct Ran {
     pub stderr_tail: String,
     /// Its stdout, line by line, when asked for ([`run_capturing`]).
     pub stdout: Vec<String>,
-    pub duration: Duration,
     /// The process id.
     pub pid: u32,
 }
@@ -66,7 +65,6 @@ pub(crate) fn run_capturing(spawn: &Spawn) -> std::io::Result<Ran> {
 }
 
 fn run_inner(spawn: &Spawn, capture: bool) -> std::io::Result<Ran> {
-    let start = Instant::now();
     let mut command = Command::new(&spawn.program);
     command
         .args(&spawn.args)
@@ -192,7 +190,6 @@ fn run_inner(spawn: &Spawn, capture: bool) -> std::io::Result<Ran> {
     if stderr_reader.is_finished() {
         ran.stderr_tail = stderr_reader.join().unwrap_or_default();
     }
-    ran.duration = start.elapsed();
     ran.pid = pid;
     Ok(ran)
 }
