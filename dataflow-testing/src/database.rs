@@ -351,12 +351,14 @@ thread_local! {
     static KEEP_FAILED_OVERRIDE: Cell<Option<bool>> = const { Cell::new(None) };
 }
 
-/// Runs `f` with the keep-on-failure decision forced to `keep`.
+/// Runs `f` with the keep-on-failure decision forced to `keep`; the decision before is back
+/// afterwards, also when `f` panics.
 pub(crate) fn with_keep_failed<T>(keep: Option<bool>, f: impl FnOnce() -> T) -> T {
     let previous = KEEP_FAILED_OVERRIDE.with(|k| k.replace(keep.or(k.get())));
-    let out = f();
-    KEEP_FAILED_OVERRIDE.with(|k| k.set(previous));
-    out
+    let _restore = scopeguard::guard(previous, |previous| {
+        KEEP_FAILED_OVERRIDE.with(|k| k.set(previous))
+    });
+    f()
 }
 
 /// Whether a failed test's database is kept: the fixture's option, else
@@ -418,4 +420,20 @@ pub(crate) fn test_slug() -> String {
         slug.push_str("test");
     }
     slug
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_keep_on_failure_decision_is_restored_when_its_closure_panics() {
+        let outcome = std::panic::catch_unwind(|| with_keep_failed(Some(true), || panic!("drop")));
+        assert!(outcome.is_err());
+        assert_eq!(KEEP_FAILED_OVERRIDE.with(Cell::get), None);
+        with_keep_failed(Some(false), || {
+            assert_eq!(KEEP_FAILED_OVERRIDE.with(Cell::get), Some(false))
+        });
+        assert_eq!(KEEP_FAILED_OVERRIDE.with(Cell::get), None);
+    }
 }
