@@ -37,6 +37,26 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A `#[dataflow_fixture]` body returned an error.
+    #[error("fixture `{fixture}` failed: {source}")]
+    Fixture {
+        /// The fixture's name.
+        fixture: &'static str,
+        /// What the body returned.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// Registry entries that a test's instances registered remain after the test (see
+    /// [`LeakCheck`](crate::LeakCheck)). The message lists them by instance, with the test
+    /// that registered them.
+    #[error("{report}")]
+    Leak {
+        /// The entries that remain.
+        entries: Vec<dataflow::RegistryEntry>,
+        /// The report: which check, each instance with its test and nodes, what to do.
+        report: String,
+    },
+
     /// An error from dataflow itself.
     #[error(transparent)]
     DataFlow(#[from] dataflow::Error),

@@ -7,6 +7,7 @@ use std::ops::Deref;
 use dataflow::DataFlow;
 
 use crate::database::{self, TempDatabase};
+use crate::error::Error;
 use crate::leak;
 
 /// Which leak check a guard runs when it drops.
@@ -133,15 +134,31 @@ impl TestDataFlow {
             .expect("the instance is only taken in drop")
     }
 
-    /// Cleans up now and reports a leak as an error instead of panicking.
-    pub fn finish(mut self) -> Result<(), String> {
-        let report = self.teardown();
-        std::mem::forget(self);
-        report.map_or(Ok(()), Err)
+    /// Cleans up now and reports a leak as [`Error::Leak`] instead of panicking.
+    ///
+    /// ```
+    /// use dataflow::DataFlow;
+    /// use dataflow_testing::{Error, TestDataFlow};
+    ///
+    /// #[derive(dataflow::Model)]
+    /// struct Note { id: i64 }
+    ///
+    /// let guard = TestDataFlow::new(DataFlow::new("sqlite::memory:")?);
+    /// let leaked = DataFlow::new("sqlite::memory:")?;
+    /// leaked.model::<Note>()?;
+    /// match guard.finish() {
+    ///     Err(Error::Leak { entries, .. }) => assert_eq!(entries.len(), 10),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn finish(mut self) -> Result<(), Error> {
+        // After the teardown the guard holds no instance, so its drop does nothing more.
+        self.teardown().map_or(Ok(()), Err)
     }
 
-    /// Does the work of drop; returns the leak report, if any.
-    fn teardown(&mut self) -> Option<String> {
+    /// Does the work of drop; returns the leak found, if any.
+    fn teardown(&mut self) -> Option<Error> {
         let db = self.db.take()?;
         let id = db.instance_id();
         db.cleanup_nodes();
@@ -194,22 +211,35 @@ impl Drop for TestDataFlow {
     }
 }
 
-/// What a `#[dataflow_fixture]` body may return.
+/// An error a `#[dataflow_fixture]` body returned.
+pub type FixtureError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a `#[dataflow_fixture]` body may return: a `DataFlow`, or a `Result` of one whose
+/// error converts into a boxed error (any `std::error::Error + Send + Sync`, a `String`, a
+/// `&str`, an `anyhow::Error`).
 pub trait IntoFixtureResult {
-    /// The instance, or the error message.
-    fn into_fixture_result(self) -> Result<DataFlow, String>;
+    /// The instance, or the body's error.
+    fn into_fixture_result(self) -> Result<DataFlow, FixtureError>;
 }
 
 impl IntoFixtureResult for DataFlow {
-    fn into_fixture_result(self) -> Result<DataFlow, String> {
+    fn into_fixture_result(self) -> Result<DataFlow, FixtureError> {
         Ok(self)
     }
 }
 
-impl<E: fmt::Display> IntoFixtureResult for Result<DataFlow, E> {
-    fn into_fixture_result(self) -> Result<DataFlow, String> {
-        self.map_err(|e| e.to_string())
+impl<E: Into<FixtureError>> IntoFixtureResult for Result<DataFlow, E> {
+    fn into_fixture_result(self) -> Result<DataFlow, FixtureError> {
+        self.map_err(Into::into)
     }
+}
+
+/// Whether `db` runs on one of the databases `prepared` from the template. Those URLs hold
+/// the server's password; `db.url()` hides it, so they are compared with it hidden.
+fn on_prepared(db: &DataFlow, prepared: &[String]) -> bool {
+    prepared
+        .iter()
+        .any(|url| dataflow::__private::redact_url(url) == db.url())
 }
 
 /// The end of every `#[dataflow_fixture]`: guards the instance, keeps the fixture's
@@ -223,13 +253,13 @@ pub fn finish_fixture<R: IntoFixtureResult, K: Send + 'static>(
 ) -> TestDataFlow {
     let db = match result.into_fixture_result() {
         Ok(db) => db,
-        Err(e) => panic!("fixture `{fixture}` failed: {e}"),
+        Err(source) => panic!("{}", Error::Fixture { fixture, source }),
     };
     let guard = TestDataFlow::with_options(db, options).keep_alive(keep);
     match database::prepare_pending(&guard.model_schemas()) {
         Ok(prepared) => {
             // Its database came from the template of its models: their tables are there.
-            if prepared.iter().any(|url| url == guard.url()) {
+            if on_prepared(&guard, &prepared) {
                 dataflow::__private::tables_exist(&guard);
             }
         }
@@ -239,4 +269,36 @@ pub fn finish_fixture<R: IntoFixtureResult, K: Send + 'static>(
         }
     }
     guard
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_from_the_template_is_recognised_when_its_url_has_a_password() {
+        let url = "postgres://tester:s3cret@127.0.0.1:5432/dftest_x_1_t";
+        let db = DataFlow::new(url).unwrap(); // connects lazily: no server needed
+        assert!(on_prepared(&db, &[url.to_owned()]));
+        assert!(!on_prepared(
+            &db,
+            &["postgres://tester:s3cret@127.0.0.1:5432/dftest_x_2_t".to_owned()]
+        ));
+    }
+
+    #[test]
+    fn a_fixtures_error_keeps_its_type() {
+        let failing: Result<DataFlow, dataflow::Error> = Err(dataflow::Error::InvalidUrl {
+            url: "x".into(),
+            reason: "y".into(),
+        });
+        let source = failing.into_fixture_result().unwrap_err();
+        assert!(source.downcast_ref::<dataflow::Error>().is_some());
+        let message: Result<DataFlow, String> = Err("no database".to_owned());
+        let error = Error::Fixture {
+            fixture: "users_db",
+            source: message.into_fixture_result().unwrap_err(),
+        };
+        assert_eq!(error.to_string(), "fixture `users_db` failed: no database");
+    }
 }

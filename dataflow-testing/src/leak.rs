@@ -76,7 +76,7 @@ fn leaked_entries(mut keep: impl FnMut(InstanceId, &RegistryEntry) -> bool) -> V
 
 /// The entries a guard's own test leaked: instances created on its thread from its own
 /// instance on (ids only grow), still registered, and not guarded by another live guard.
-pub(crate) fn scoped_report(own: InstanceId, thread: Option<&str>) -> Option<String> {
+pub(crate) fn scoped_report(own: InstanceId, thread: Option<&str>) -> Option<Error> {
     let live_guards = guarded().lock().unwrap_or_else(|e| e.into_inner()).clone();
     let leaked = leaked_entries(|id, entry| {
         let ours =
@@ -86,12 +86,12 @@ pub(crate) fn scoped_report(own: InstanceId, thread: Option<&str>) -> Option<Str
     report("scoped leak check", &leaked)
 }
 
-pub(crate) fn global_report() -> Option<String> {
+pub(crate) fn global_report() -> Option<Error> {
     report("global leak check", &leaked_entries(|_, _| false))
 }
 
 /// A report of leaked entries by instance: id, test, nodes.
-fn report(check: &str, leaked: &[RegistryEntry]) -> Option<String> {
+fn report(check: &str, leaked: &[RegistryEntry]) -> Option<Error> {
     if leaked.is_empty() {
         return None;
     }
@@ -121,7 +121,10 @@ fn report(check: &str, leaked: &[RegistryEntry]) -> Option<String> {
         "\n  Drop every DataFlow the test made (or call cleanup_nodes()), or mark one that \
          must outlive the test with dataflow_testing::keep_for_process(&db).",
     );
-    Some(text)
+    Some(Error::Leak {
+        entries: leaked.to_vec(),
+        report: text,
+    })
 }
 
 /// Asserts that no instance-owned entry remains in the global registry, whoever made it
@@ -228,7 +231,7 @@ mod tests {
             .into_iter()
             .filter(|e| e.owner == Owner::Instance(db.instance_id()))
             .collect();
-        let text = report("check", &entries).unwrap();
+        let text = report("check", &entries).unwrap().to_string();
         assert!(
             text.contains(&format!("{} (test `leak::tests::", db.instance_id())),
             "{text}"

@@ -76,10 +76,21 @@ pub use crate::workflow::{Workflow, WorkflowBuilder};
 #[doc = include_str!("derive_model.md")]
 pub use dataflow_macros::Model;
 
-/// Support for generated code. Not public API.
+/// Not public API, and not covered by semver. Two users, nobody else:
+/// the code `#[derive(Model)]` generates (`OnceLock`), and the sibling crate
+/// `dataflow-testing`, which needs a few hooks into an instance that an application must
+/// never call (`tables_exist`, `redact_url`). Both crates are released together at the same
+/// version, which is what makes this door safe.
 #[doc(hidden)]
 pub mod __private {
     pub use std::sync::OnceLock;
+
+    /// For `dataflow-testing`: `url` with its password hidden exactly as
+    /// [`DataFlow::url`](crate::DataFlow::url) hides it, so a URL the toolkit made can be
+    /// compared with an instance's.
+    pub fn redact_url(url: &str) -> String {
+        crate::db::url::redact(url)
+    }
 
     /// For `dataflow-testing`: the database of `db` was just made from a template holding
     /// the tables of exactly the models registered on `db`, so neither `migrate` nor a
