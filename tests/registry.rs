@@ -237,3 +237,16 @@ fn qualified_names_reach_each_entry_exactly() {
         "sorted and unique"
     );
 }
+
+/// Tests that must run alone: `#[serial(dataflow_registry)]` under `cargo test`, and the
+/// `exclusive` test group of `.config/nextest.toml` under nextest.
+mod exclusive {
+    #[test]
+    #[serial_test::serial(dataflow_registry)]
+    fn the_serial_key_the_docs_recommend_is_exported() {
+        // `#[serial(dataflow_registry)]` and REGISTRY_SERIAL_KEY name the same lock.
+        assert!(serial_test::is_locked_serially(Some(
+            dataflow_testing::REGISTRY_SERIAL_KEY
+        )));
+    }
+}

@@ -19,8 +19,17 @@ pub enum LeakCheck {
     /// run in parallel threads.
     #[default]
     Scoped,
-    /// No instance-owned entry may remain in the registry at all, whoever made it. For tests
-    /// that hold the registry exclusively (see [`assert_registry_empty`](crate::assert_registry_empty)).
+    /// No instance-owned entry may remain in the registry at all, whoever made it.
+    ///
+    /// Safe only where no other test registers at the same time, or another test's live
+    /// instance fails this one:
+    /// - under `cargo nextest run`, which runs each test in a process of its own; or
+    /// - under `cargo test`, when every test of the binary that registers models holds
+    ///   `#[serial(dataflow_registry)]` (serial_test, key [`REGISTRY_SERIAL_KEY`](crate::REGISTRY_SERIAL_KEY));
+    ///   one test without it makes the check fail at random.
+    ///
+    /// Instances marked with [`keep_for_process`](crate::keep_for_process) are never leaks.
+    /// Otherwise, [`LeakCheck::Scoped`] is exact under parallel tests and is the default.
     Global,
     /// No check.
     Off,

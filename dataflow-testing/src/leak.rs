@@ -127,12 +127,37 @@ fn report(check: &str, leaked: &[RegistryEntry]) -> Option<Error> {
     })
 }
 
+/// The serial_test key of the tests that hold the registry exclusively:
+/// `#[serial(dataflow_registry)]`. serial_test takes the key as a bare word, so write it out;
+/// this constant is the one place it is named (and what `serial_test::is_locked_serially`
+/// takes).
+///
+/// A global check ([`assert_registry_empty`], [`LeakCheck::Global`](crate::LeakCheck)) is
+/// exact only when no other test registers at the same time: mark with this key every test
+/// of the binary that registers models, or run the suite under `cargo nextest run` (a
+/// process per test).
+///
+/// ```
+/// use dataflow_testing::{assert_registry_empty, REGISTRY_SERIAL_KEY};
+/// use serial_test::serial;
+///
+/// #[serial(dataflow_registry)] // on a #[test] in a real suite
+/// fn registers_alone() {
+///     assert!(serial_test::is_locked_serially(Some(REGISTRY_SERIAL_KEY)));
+///     let db = dataflow::DataFlow::new("sqlite::memory:").unwrap();
+///     drop(db);
+///     assert_registry_empty();
+/// }
+/// registers_alone();
+/// ```
+pub const REGISTRY_SERIAL_KEY: &str = "dataflow_registry";
+
 /// Asserts that no instance-owned entry remains in the global registry, whoever made it
 /// (process-wide instances excepted).
 ///
 /// Other tests running at the same time register entries too: use it in tests that hold
-/// the registry exclusively, e.g. `#[serial(dataflow_registry)]` with serial_test, on every
-/// test of the binary that registers models.
+/// the registry exclusively, `#[serial(dataflow_registry)]` ([`REGISTRY_SERIAL_KEY`]) with
+/// serial_test on every test of the binary that registers models, or under nextest.
 ///
 /// # Panics
 ///

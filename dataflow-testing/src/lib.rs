@@ -72,7 +72,7 @@ pub use crate::database::{Isolation, TempDatabase};
 pub use crate::error::{Error, Result};
 pub use crate::fixtures::{dataflow_db, temp_database};
 pub use crate::guard::{GuardOptions, LeakCheck, TestDataFlow};
-pub use crate::leak::{assert_registry_empty, keep_for_process};
+pub use crate::leak::{assert_registry_empty, keep_for_process, REGISTRY_SERIAL_KEY};
 pub use crate::server::{MYSQL_ENV, POSTGRES_ENV};
 pub use crate::snapshot::{registry_snapshot, RegistrySnapshot, SnapshotEntry, SnapshotScope};
 
