@@ -18,5 +18,6 @@ mod server_faults;
 mod snapshots;
 mod storm;
 mod stress;
+mod tracing_spans;
 mod transaction;
 mod workflow;

@@ -97,8 +97,10 @@ impl ServerDb {
         }
         if schemas.is_empty() {
             self.server.create_empty(&self.name)?;
+            tracing::debug!(database = %self.name, "test database created, empty");
         } else {
             self.server.create_from_template(&self.name, schemas)?;
+            tracing::debug!(database = %self.name, models = schemas.len(), "test database cloned from its template");
         }
         *created = true;
         Ok(!schemas.is_empty())
@@ -146,6 +148,7 @@ pub(crate) fn prepare_pending(schemas: &[ModelSchema]) -> Result<Vec<String>> {
             Pending::Sqlite(path) => {
                 if let Some(path) = path.upgrade().filter(|p| !p.exists()) {
                     if crate::sqlite_template::copy_into(schemas, &path)? {
+                        tracing::debug!(path = %path.display(), models = schemas.len(), "test database copied from its template");
                         prepared.push(sqlite_url(&path));
                     }
                 }
@@ -330,17 +333,25 @@ impl Drop for TempDatabase {
                     let _ = dir.keep();
                 }
             }
+            // Printed, not traced: the user asked to keep it and needs to find it.
             eprintln!(
                 "dataflow-testing: kept the test database at {}",
                 self.location()
             );
             return;
         }
-        if let Kind::Server(db) = &self.kind {
-            let created = *db.created.lock().unwrap_or_else(|e| e.into_inner());
-            if created {
-                db.server.drop_database_later(&db.name);
+        match &self.kind {
+            Kind::Server(db) => {
+                let created = *db.created.lock().unwrap_or_else(|e| e.into_inner());
+                if created {
+                    db.server.drop_database_later(&db.name);
+                    tracing::debug!(database = %db.name, "test database dropped (in the background)");
+                }
             }
+            Kind::Sqlite { path, .. } => {
+                tracing::debug!(path = %path.display(), "test database removed");
+            }
+            Kind::Shared { .. } => {}
         }
     }
 }
@@ -392,10 +403,7 @@ fn sweep_killed_runs() {
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
         if let (Some(pid), true) = (pid, is_dir) {
             if !server::process_alive(pid) && std::fs::remove_dir_all(entry.path()).is_ok() {
-                eprintln!(
-                    "dataflow-testing: removed {} left by a killed run",
-                    entry.path().display()
-                );
+                tracing::info!(path = %entry.path().display(), "removed a test database left by a killed run");
             }
         }
     }

@@ -101,6 +101,9 @@ pub struct TestDataFlow {
     thread: Option<String>,
     /// Dropped after cleanup, last to first: the fixture's arguments, the database.
     keep: Vec<Box<dyn Any + Send>>,
+    /// The guard's life, for `tracing`: the database prepared, the cleanup, the leak check,
+    /// the database removed.
+    span: tracing::Span,
 }
 
 const _: () = {
@@ -117,11 +120,18 @@ impl TestDataFlow {
     /// Guards `db` with `options`.
     pub fn with_options(db: DataFlow, options: GuardOptions) -> Self {
         leak::guard_started(db.instance_id());
+        let thread = std::thread::current().name().map(str::to_owned);
+        let span = tracing::info_span!(
+            "test_dataflow",
+            instance = %db.instance_id(),
+            test = %thread.as_deref().unwrap_or("<unnamed thread>"),
+        );
         TestDataFlow {
             db: Some(db),
             options,
-            thread: std::thread::current().name().map(str::to_owned),
+            thread,
             keep: Vec::new(),
+            span,
         }
     }
 
@@ -169,14 +179,22 @@ impl TestDataFlow {
     /// Does the work of drop; returns the leak found, if any.
     fn teardown(&mut self) -> Option<Error> {
         let db = self.db.take()?;
+        let _in_span = self.span.clone().entered();
         let id = db.instance_id();
-        db.cleanup_nodes();
+        let removed = db.cleanup_nodes();
+        tracing::debug!(removed, "nodes cleaned up");
         leak::guard_ended(id);
         let report = match self.options.leak_check {
             LeakCheck::Scoped => leak::scoped_report(id, self.thread.as_deref()),
             LeakCheck::Global => leak::global_report(),
             LeakCheck::Off => None,
         };
+        match &report {
+            Some(Error::Leak { entries, .. }) => {
+                tracing::warn!(check = ?self.options.leak_check, leaked = entries.len(), "leak check failed")
+            }
+            _ => tracing::debug!(check = ?self.options.leak_check, "leak check passed"),
+        }
         db.close_blocking();
         drop(db);
         let keep = std::mem::take(&mut self.keep);
@@ -265,7 +283,10 @@ pub fn finish_fixture<R: IntoFixtureResult, K: Send + 'static>(
         Err(source) => panic!("{}", Error::Fixture { fixture, source }),
     };
     let guard = TestDataFlow::with_options(db, options).keep_alive(keep);
-    match database::prepare_pending(&guard.model_schemas()) {
+    let prepared = guard
+        .span
+        .in_scope(|| database::prepare_pending(&guard.model_schemas()));
+    match prepared {
         Ok(prepared) => {
             // Its database came from the template of its models: their tables are there.
             if on_prepared(&guard, &prepared) {

@@ -1,10 +1,12 @@
 //! [`LocalRuntime`]: runs a [`Workflow`] node by node.
 
 use std::fmt;
+use std::future::Future;
 use std::ops::Index;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value};
+use tracing::instrument::{Instrument, WithSubscriber};
 
 use crate::db::engine;
 use crate::error::{Error, Result};
@@ -45,18 +47,44 @@ impl LocalRuntime {
     }
 }
 
-pub(crate) async fn run(workflow: Workflow) -> Result<(Results, RunId)> {
+/// The run of `workflow`, traced: a `workflow` span (run id, node count) in the caller's
+/// current span and subscriber, wherever the engine polls it, and in it a `node` span per
+/// step (node id, the node type it resolved to, and the rows it reports).
+pub(crate) fn run(
+    workflow: Workflow,
+) -> impl Future<Output = Result<(Results, RunId)>> + Send + 'static {
     let run_id = RunId::next();
+    let span = tracing::info_span!("workflow", run = %run_id, nodes = workflow.steps.len());
+    run_steps(workflow, run_id)
+        .instrument(span)
+        .with_current_subscriber()
+}
+
+async fn run_steps(workflow: Workflow, run_id: RunId) -> Result<(Results, RunId)> {
     let mut outputs: Vec<Value> = Vec::with_capacity(workflow.steps.len());
     for step in workflow.steps.iter() {
-        let output = if step.inputs.is_empty() {
-            // Nothing to apply: the node borrows the step's own parameters.
-            step.node.run_ref(&step.params).await
-        } else {
-            let params = inputs(step, &workflow, &outputs).map_err(|e| failed(step, e))?;
-            step.node.run(params).await
-        };
-        outputs.push(output.map_err(|e| failed(step, e))?);
+        let span = tracing::debug_span!(
+            "node",
+            id = %step.id,
+            node_type = %step.resolved_as,
+            rows = tracing::field::Empty,
+        );
+        let output = async {
+            if step.inputs.is_empty() {
+                // Nothing to apply: the node borrows the step's own parameters.
+                step.node.run_ref(&step.params).await
+            } else {
+                let params = inputs(step, &workflow, &outputs)?;
+                step.node.run(params).await
+            }
+        }
+        .instrument(span.clone())
+        .await
+        .map_err(|e| failed(step, e))?;
+        if let Some(rows) = rows(&output) {
+            span.record("rows", rows);
+        }
+        outputs.push(output);
     }
     let results = workflow
         .steps
@@ -65,6 +93,13 @@ pub(crate) async fn run(workflow: Workflow) -> Result<(Results, RunId)> {
         .zip(outputs)
         .collect();
     Ok((Results(results), run_id))
+}
+
+/// The rows a node's output reports: `processed` of a bulk node, `count` of a list.
+fn rows(output: &Value) -> Option<u64> {
+    ["processed", "count"]
+        .iter()
+        .find_map(|key| output.get(key).and_then(Value::as_u64))
 }
 
 fn failed(step: &Step, source: Error) -> Error {
