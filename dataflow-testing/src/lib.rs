@@ -74,7 +74,9 @@ pub use crate::fixtures::{dataflow_db, temp_database};
 pub use crate::guard::{GuardOptions, LeakCheck, TestDataFlow};
 pub use crate::leak::{assert_registry_empty, keep_for_process, REGISTRY_SERIAL_KEY};
 pub use crate::server::{MYSQL_ENV, POSTGRES_ENV};
-pub use crate::snapshot::{registry_snapshot, RegistrySnapshot, SnapshotEntry, SnapshotScope};
+pub use crate::snapshot::{
+    registry_snapshot, snapshot_settings, RegistrySnapshot, SnapshotEntry, SnapshotScope,
+};
 
 /// Waits until the server databases of finished tests are dropped. Guards drop them in the
 /// background so that a test ends at once; the process waits for them before it exits. Call

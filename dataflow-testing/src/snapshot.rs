@@ -139,6 +139,46 @@ pub fn registry_snapshot(scope: impl Into<SnapshotScope>) -> RegistrySnapshot {
     RegistrySnapshot { entries: out }
 }
 
+/// insta settings for snapshots of node results: what changes from run to run is redacted.
+///
+/// - `created_at` and `updated_at`, at any depth, become `"[timestamp]"`;
+/// - an `id` (at any depth) that is a number, a generated auto-increment id, becomes
+///   `"[id]"` (in transaction mode, or on a database other tests share, sequences are not
+///   rolled back, so the numbers change); string ids, which the caller chose, stay.
+///
+/// Bind them around insta's assertions; add your own redactions to the settings first if
+/// your models hold other volatile fields. Review new or changed snapshots with
+/// `cargo insta review` (cargo-insta), or set `INSTA_UPDATE=always` to write them.
+///
+/// ```
+/// use dataflow_testing::snapshot_settings;
+/// use serde_json::json;
+///
+/// let created = json!({"id": 41, "name": "Ada", "created_at": "2024-05-01T10:00:00Z"});
+/// snapshot_settings().bind(|| {
+///     insta::assert_json_snapshot!(created, @r#"
+///     {
+///       "id": "[id]",
+///       "name": "Ada",
+///       "created_at": "[timestamp]"
+///     }
+///     "#);
+/// });
+/// ```
+pub fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_redaction(".**.created_at", "[timestamp]");
+    settings.add_redaction(".**.updated_at", "[timestamp]");
+    settings.add_dynamic_redaction(".**.id", |value, _path| {
+        if value.as_i64().is_some() || value.as_u64().is_some() {
+            insta::internals::Content::from("[id]")
+        } else {
+            value
+        }
+    });
+    settings
+}
+
 /// Asserts an insta snapshot of [`registry_snapshot`]`(scope)`, with an optional snapshot
 /// name first, as insta's own macros take it.
 ///
