@@ -18,6 +18,7 @@ mod server_faults;
 mod snapshots;
 mod storm;
 mod stress;
+mod tidy;
 mod tracing_spans;
 mod transaction;
 mod workflow;
