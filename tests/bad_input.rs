@@ -391,7 +391,7 @@ fn bad_environment_variables_are_clear_errors() {
             "DATAFLOW_TEST_POSTGRES_URL",
             "postgres://postgres@127.0.0.1:1/x",
             "sweep",
-            "is the server running",
+            "cannot be reached. Start the server",
         ),
         (
             "DATAFLOW_TEST_MYSQL_URL",

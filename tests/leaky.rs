@@ -230,7 +230,7 @@ fn storm() {
         .iter()
         .filter(|e| e.owner != Owner::Static)
         .count();
-    let marker = format!("dataflow-{}-", std::process::id());
+    let marker = format!("dataflow-{}-", dataflow_testing::run_token());
     let files = std::fs::read_dir(std::env::temp_dir())
         .map(|dir| {
             dir.flatten()
@@ -251,7 +251,7 @@ fn storm() {
 /// This process's test databases still on the test server, if one is named.
 fn leftover_databases() -> usize {
     use sqlx::Connection;
-    let prefix = format!("dftest\\_{}\\_%", std::process::id());
+    let prefix = format!("dftest\\_{}\\_%", dataflow_testing::run_token());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

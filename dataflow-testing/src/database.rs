@@ -208,17 +208,7 @@ impl TempDatabase {
     pub fn sqlite() -> Result<TempDatabase> {
         static SWEPT: std::sync::Once = std::sync::Once::new();
         SWEPT.call_once(sweep_killed_runs);
-        let dir = tempfile::Builder::new()
-            .prefix(&format!(
-                "{TEMP_PREFIX}{}-{}-",
-                std::process::id(),
-                test_slug()
-            ))
-            .tempdir()
-            .map_err(|source| Error::Io {
-                path: std::env::temp_dir().display().to_string(),
-                source,
-            })?;
+        let dir = owned_temp_dir(&test_slug())?;
         let path = Arc::new(dir.path().join("test.db"));
         PENDING.with(|p| p.borrow_mut().push(Pending::Sqlite(Arc::downgrade(&path))));
         Ok(TempDatabase {
@@ -384,28 +374,68 @@ fn keep_failed() -> bool {
     })
 }
 
-/// The prefix of every temporary directory the toolkit makes: `dataflow-<pid>-<test>-...`.
+/// The prefix of every temporary directory the toolkit makes: `dataflow-<token>-<what>-...`.
 const TEMP_PREFIX: &str = "dataflow-";
 
-/// Removes the temporary directories of processes that are gone (a killed run). Only
-/// directories named `dataflow-<pid>-...` are considered.
+/// A fresh temporary directory named `dataflow-<token>-<what>-*`, after taking this
+/// process's lease in the temporary directory (so no sweeper takes it for a killed run's).
+pub(crate) fn owned_temp_dir(what: &str) -> Result<tempfile::TempDir> {
+    let temp = std::env::temp_dir();
+    let io = |source| Error::Io {
+        path: temp.display().to_string(),
+        source,
+    };
+    crate::owner::take_local_lease(&temp).map_err(io)?;
+    tempfile::Builder::new()
+        .prefix(&format!(
+            "{TEMP_PREFIX}{}-{what}-",
+            crate::owner::run_token()
+        ))
+        .tempdir()
+        .map_err(io)
+}
+
+/// Removes the temporary directories of processes that are gone (a killed run), and their
+/// lease files. Only directories named `dataflow-<token>-...` are considered, and only when
+/// the owner's lease (`dataflow-<token>.lock`, see `owner.rs`) is free: unlike a pid, that
+/// holds when many machines, containers or PID namespaces share one temporary directory.
+/// Directories named after a pid (the naming before run tokens) are left alone: from here,
+/// a pid does not tell whether their owner lives.
 fn sweep_killed_runs() {
+    use std::collections::BTreeMap;
     let temp = std::env::temp_dir();
     let Ok(entries) = std::fs::read_dir(&temp) else {
         return;
     };
+    let mut by_owner: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let pid = name
-            .strip_prefix(TEMP_PREFIX)
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok());
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        if let (Some(pid), true) = (pid, is_dir) {
-            if !server::process_alive(pid) && std::fs::remove_dir_all(entry.path()).is_ok() {
-                tracing::info!(path = %entry.path().display(), "removed a test database left by a killed run");
+        let Some(rest) = name.strip_prefix(TEMP_PREFIX) else {
+            continue;
+        };
+        let token = rest
+            .strip_suffix(".lock")
+            .or_else(|| rest.split('-').next())
+            .filter(|token| crate::owner::decode(token).is_some());
+        if let Some(token) = token {
+            let paths = by_owner.entry(token.to_owned()).or_default();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                paths.push(entry.path());
             }
         }
+    }
+    by_owner.remove(crate::owner::run_token());
+    for (token, dirs) in by_owner {
+        let owner = crate::owner::LocalOwner::of(&temp, &token);
+        if matches!(owner, crate::owner::LocalOwner::Alive) {
+            continue;
+        }
+        for dir in dirs {
+            if std::fs::remove_dir_all(&dir).is_ok() {
+                tracing::info!(path = %dir.display(), "removed a test database left by a killed run");
+            }
+        }
+        owner.remove();
     }
 }
 

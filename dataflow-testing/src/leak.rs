@@ -220,6 +220,7 @@ fn at_exit() {
     crate::rt::wait_for_background();
     crate::server::drop_process_databases();
     crate::sqlite_template::remove_templates();
+    crate::owner::release_local_leases();
     let check = EXIT_CHECK.get().copied().unwrap_or(ExitCheck::Fail);
     if check == ExitCheck::Off {
         return;

@@ -63,16 +63,18 @@ mod fixtures;
 mod guard;
 pub mod isolation;
 mod leak;
+mod owner;
 mod rt;
 mod server;
 mod snapshot;
 mod sqlite_template;
 
 pub use crate::database::{Isolation, TempDatabase};
-pub use crate::error::{Error, Result};
+pub use crate::error::{Error, Result, ServerProblem};
 pub use crate::fixtures::{dataflow_db, temp_database};
 pub use crate::guard::{GuardOptions, LeakCheck, TestDataFlow};
 pub use crate::leak::{assert_registry_empty, keep_for_process, REGISTRY_SERIAL_KEY};
+pub use crate::owner::run_token;
 pub use crate::server::{MYSQL_ENV, POSTGRES_ENV};
 pub use crate::snapshot::{
     registry_snapshot, snapshot_settings, RegistrySnapshot, SnapshotEntry, SnapshotScope,

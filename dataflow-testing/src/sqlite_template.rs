@@ -44,10 +44,7 @@ fn template_for(schemas: &[ModelSchema]) -> Result<PathBuf> {
     let fingerprint = crate::server::fingerprint(Backend::Sqlite, schemas);
     let mut templates = templates().lock().unwrap_or_else(|e| e.into_inner());
     if templates.is_none() {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("dataflow-{}-templates-", std::process::id()))
-            .tempdir()
-            .map_err(io_error(&std::env::temp_dir()))?;
+        let dir = crate::database::owned_temp_dir("templates")?;
         *templates = Some(Templates {
             dir,
             files: HashMap::new(),

@@ -1,10 +1,16 @@
 //! Per-test databases on a PostgreSQL or MySQL/MariaDB server: created from a template built
-//! once per schema, dropped when the test ends, and swept up after a killed run.
+//! once per schema (`template.rs`), dropped when the test ends, and swept up after a killed
+//! run (`lease.rs`). Many machines may share one server: names carry the process's random
+//! run token (`dftest_<token>_<n>_<test>`), and the process holds a lock named after the
+//! token on the server while it lives.
 //!
-//! **Invariant:** the toolkit only ever drops databases whose name carries its marker
-//! (`dftest_<pid>_...` of a process that is gone); templates are `dftpl_<fingerprint>`.
+//! **Invariant:** the toolkit only ever drops databases whose name carries its marker and a
+//! run token whose lock is free on the server (an owner that is gone), or that it made
+//! itself; templates are `dftpl_<fingerprint>`.
 
-use std::collections::HashSet;
+mod lease;
+mod template;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -14,7 +20,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Executor, Row};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ServerProblem};
 use crate::rt;
 
 /// The variable that names a PostgreSQL server for tests.
@@ -47,72 +53,97 @@ impl Server {
     /// The server the environment names, if any (PostgreSQL first). Connects once per
     /// process; a server that cannot be reached gives the same clear error every time.
     pub(crate) fn from_env() -> Option<Result<Server>> {
-        static SERVER: OnceLock<Option<std::result::Result<Server, (String, String)>>> =
-            OnceLock::new();
+        type Failure = (String, ServerProblem, String);
+        static SERVER: OnceLock<Option<std::result::Result<Server, Failure>>> = OnceLock::new();
         let var = [POSTGRES_ENV, MYSQL_ENV]
             .into_iter()
             .find(|var| std::env::var(var).is_ok_and(|v| !v.trim().is_empty()))?;
         let found = SERVER.get_or_init(|| {
             let url = std::env::var(var).ok()?;
-            Some(Server::connect(var, url.trim()).map_err(|reason| (url.clone(), reason)))
+            Some(
+                Server::connect(var, url.trim())
+                    .map_err(|(problem, reason)| (url.clone(), problem, reason)),
+            )
         });
         match found.as_ref()? {
             Ok(server) => Some(Ok(server.clone())),
-            Err((url, reason)) => Some(Err(Error::Server {
+            Err((url, problem, reason)) => Some(Err(Error::Server {
                 var,
                 url: redact(url),
+                problem: *problem,
                 reason: reason.clone(),
             })),
         }
     }
 
-    fn connect(var: &'static str, url: &str) -> std::result::Result<Server, String> {
+    /// Connects the admin pool, takes this process's lease (before any database is
+    /// created), and sweeps the databases of owners that are gone.
+    fn connect(
+        var: &'static str,
+        url: &str,
+    ) -> std::result::Result<Server, (ServerProblem, String)> {
         let backend = dataflow::Backend::of_url(url)
             .filter(|b| *b != Backend::Sqlite)
-            .ok_or_else(|| "not a postgres:// or mysql:// URL".to_owned())?;
+            .ok_or_else(|| {
+                (
+                    ServerProblem::BadUrl,
+                    "not a postgres:// or mysql:// URL".to_owned(),
+                )
+            })?;
         let owned = url.replacen("mariadb://", "mysql://", 1);
+        let failed = |e: sqlx::Error| (ServerProblem::of(&e), connect_error(e));
         let admin = rt::block_on(async move {
             let timeout = Duration::from_secs(5);
             match backend {
                 Backend::Postgres => {
-                    let options: PgConnectOptions =
-                        owned.parse().map_err(|e: sqlx::Error| e.to_string())?;
+                    let options: PgConnectOptions = owned.parse()?;
                     let pool = PgPoolOptions::new()
                         .max_connections(4)
                         .acquire_timeout(timeout)
-                        .connect_with(options.disable_statement_logging())
-                        .await
-                        .map_err(connect_error)?;
-                    Ok::<_, String>(AdminPool::Postgres(pool))
+                        .connect_with(options.clone().disable_statement_logging())
+                        .await?;
+                    lease::ensure_pg(&owned, options).await?;
+                    Ok::<_, sqlx::Error>(AdminPool::Postgres(pool))
                 }
                 _ => {
-                    let options: MySqlConnectOptions =
-                        owned.parse().map_err(|e: sqlx::Error| e.to_string())?;
+                    let options: MySqlConnectOptions = owned.parse()?;
                     let pool = MySqlPoolOptions::new()
                         .max_connections(4)
                         .acquire_timeout(timeout)
-                        .connect_with(options.disable_statement_logging())
-                        .await
-                        .map_err(connect_error)?;
+                        .connect_with(options.clone().disable_statement_logging())
+                        .await?;
+                    lease::ensure_mysql(&owned, options).await?;
                     Ok(AdminPool::MySql(pool))
                 }
             }
-        })?;
+        })
+        .map_err(failed)?;
         let server = Server {
             var,
             backend,
             url: url.to_owned(),
             admin,
         };
-        server.sweep_killed_runs().map_err(|e| e.to_string())?;
+        server.sweep_killed_runs().map_err(|e| match e {
+            Error::Server {
+                problem, reason, ..
+            } => (problem, reason),
+            other => (ServerProblem::Other, other.to_string()),
+        })?;
         Ok(server)
     }
 
-    fn error(&self, reason: impl ToString) -> Error {
+    /// The error for a failed server operation: its kind from the error's code.
+    fn fail(&self, doing: &str, e: sqlx::Error) -> Error {
         Error::Server {
             var: self.var,
             url: redact(&self.url),
-            reason: reason.to_string(),
+            problem: ServerProblem::of(&e),
+            reason: if doing.is_empty() {
+                e.to_string()
+            } else {
+                format!("{doing}: {e}")
+            },
         }
     }
 
@@ -123,6 +154,10 @@ impl Server {
 
     /// Runs statements on the admin connection, in order.
     pub(crate) fn execute(&self, statements: Vec<String>) -> Result<()> {
+        self.execute_raw(statements).map_err(|e| self.fail("", e))
+    }
+
+    fn execute_raw(&self, statements: Vec<String>) -> Result<(), sqlx::Error> {
         let admin = self.admin.clone();
         rt::block_on(async move {
             match admin {
@@ -141,7 +176,6 @@ impl Server {
             }
             Ok::<_, sqlx::Error>(())
         })
-        .map_err(|e| self.error(e))
     }
 
     /// Names of the databases whose name starts with `prefix`.
@@ -171,7 +205,7 @@ impl Server {
             };
             Ok::<Vec<String>, sqlx::Error>(names)
         })
-        .map_err(|e| self.error(e))
+        .map_err(|e| self.fail("listing databases", e))
     }
 
     fn drop_sql(&self, name: &str) -> String {
@@ -204,22 +238,28 @@ impl Server {
         });
     }
 
-    /// Drops the per-test databases of processes that are gone (a killed run).
+    /// Drops the per-test databases of owners that are gone (a killed run, here or on
+    /// another machine): see `lease.rs`. Prints one line naming what it dropped. A drop that
+    /// fails (another sweeper dropped it first) is reported, never fatal.
     fn sweep_killed_runs(&self) -> Result<()> {
-        let stale: Vec<String> = self
-            .databases(TEST_PREFIX)?
-            .into_iter()
-            .filter(|name| owner_pid(name).is_some_and(|pid| !process_alive(pid)))
-            .collect();
-        if stale.is_empty() {
-            return Ok(());
+        let admin = self.admin.clone();
+        let stale = rt::block_on(async move { lease::stale_databases(&admin).await })
+            .map_err(|e| self.fail("looking for databases of killed runs", e))?;
+        let mut dropped = Vec::new();
+        for name in stale {
+            match self.execute_raw(vec![self.drop_sql(&name)]) {
+                Ok(()) => dropped.push(name),
+                Err(e) => eprintln!("dataflow-testing: could not drop {name}: {e}"),
+            }
         }
-        eprintln!(
-            "dataflow-testing: dropping {} database(s) left by a killed run: {}",
-            stale.len(),
-            stale.join(", ")
-        );
-        self.execute(stale.iter().map(|n| self.drop_sql(n)).collect())
+        if !dropped.is_empty() {
+            eprintln!(
+                "dataflow-testing: dropped {} database(s) left by a killed run: {}",
+                dropped.len(),
+                dropped.join(", ")
+            );
+        }
+        Ok(())
     }
 
     /// A fresh, empty database named after the test.
@@ -232,20 +272,18 @@ impl Server {
         let template = self.template(schemas)?;
         match self.backend {
             Backend::Postgres => {
-                // A clone fails while another session is connected to the template; the
-                // toolkit never is, but a concurrent CREATE ... TEMPLATE may briefly be.
+                // A clone fails while another session is connected to the template
+                // (SQLSTATE 55006, object in use); the toolkit never is, but a concurrent
+                // CREATE ... TEMPLATE may briefly be.
                 let mut attempt = 0;
                 loop {
-                    match self.execute(vec![format!("CREATE DATABASE {name} TEMPLATE {template}")])
-                    {
-                        Err(e)
-                            if attempt < 50
-                                && e.to_string().contains("being accessed by other users") =>
-                        {
+                    let sql = format!("CREATE DATABASE {name} TEMPLATE {template}");
+                    match self.execute_raw(vec![sql]) {
+                        Err(e) if attempt < 50 && sqlstate(&e).as_deref() == Some("55006") => {
                             attempt += 1;
                             std::thread::sleep(Duration::from_millis(20));
                         }
-                        other => return other,
+                        other => return other.map_err(|e| self.fail("", e)),
                     }
                 }
             }
@@ -262,107 +300,10 @@ impl Server {
         }
     }
 
-    /// The template database for `schemas`, built once (under a server-wide lock, so
-    /// parallel processes build it once too) and reused by later tests and later runs.
-    fn template(&self, schemas: &[ModelSchema]) -> Result<String> {
-        static BUILT: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-        let name = format!(
-            "{TEMPLATE_PREFIX}{:016x}",
-            fingerprint(self.backend, schemas)
-        );
-        let built = BUILT.get_or_init(Default::default);
-        let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
-        if built.contains(&name) {
-            return Ok(name);
-        }
-        let ddl: Vec<String> = schemas
-            .iter()
-            .map(|s| s.create_table_sql(self.backend))
-            .collect();
-        let admin = self.admin.clone();
-        let url = self.url_of(&name);
-        let lock_key = fingerprint(self.backend, schemas) as i64;
-        let template = name.clone();
-        rt::block_on(async move {
-            match admin {
-                AdminPool::Postgres(pool) => {
-                    let mut conn = pool.acquire().await?;
-                    sqlx::query("SELECT pg_advisory_lock($1)")
-                        .bind(lock_key)
-                        .execute(&mut *conn)
-                        .await?;
-                    let built = async {
-                        let exists = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
-                            .bind(&template)
-                            .fetch_optional(&mut *conn)
-                            .await?
-                            .is_some();
-                        if !exists {
-                            // Build under a temporary name, then rename: a template is
-                            // complete whenever it exists.
-                            let building = format!("{template}_building");
-                            conn.execute(
-                                format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)").as_str(),
-                            )
-                            .await?;
-                            conn.execute(format!("CREATE DATABASE {building}").as_str())
-                                .await?;
-                            let options: PgConnectOptions =
-                                with_database(&url, &building).parse()?;
-                            let mut tpl = options.disable_statement_logging().connect().await?;
-                            for sql in &ddl {
-                                tpl.execute(sql.as_str()).await?;
-                            }
-                            sqlx::Connection::close(tpl).await?;
-                            conn.execute(
-                                format!("ALTER DATABASE {building} RENAME TO {template}").as_str(),
-                            )
-                            .await?;
-                        }
-                        Ok::<_, sqlx::Error>(())
-                    }
-                    .await;
-                    sqlx::query("SELECT pg_advisory_unlock($1)")
-                        .bind(lock_key)
-                        .execute(&mut *conn)
-                        .await?;
-                    built
-                }
-                AdminPool::MySql(pool) => {
-                    let mut conn = pool.acquire().await?;
-                    sqlx::query("SELECT GET_LOCK(?, 60)")
-                        .bind(&template)
-                        .execute(&mut *conn)
-                        .await?;
-                    let built = async {
-                        conn.execute(format!("CREATE DATABASE IF NOT EXISTS {template}").as_str())
-                            .await?;
-                        conn.execute(format!("USE {template}").as_str()).await?;
-                        for sql in &ddl {
-                            conn.execute(sql.as_str()).await?;
-                        }
-                        Ok::<_, sqlx::Error>(())
-                    }
-                    .await;
-                    sqlx::query("SELECT RELEASE_LOCK(?)")
-                        .bind(&template)
-                        .execute(&mut *conn)
-                        .await?;
-                    // The connection's default database changed: do not give it back.
-                    conn.close_on_drop();
-                    built
-                }
-            }
-        })
-        .map_err(|e| self.error(format!("building template {name}: {e}")))?;
-        built.insert(name.clone());
-        Ok(name)
-    }
-
     /// The database this process's transaction-mode tests share (PostgreSQL), created
     /// empty on first use. The schema is committed by the instances themselves (DDL runs
     /// outside their transactions); the data never is. Dropped at exit, or by the next
-    /// run's sweep if this process is killed: its name carries the marker and the pid.
+    /// run's sweep if this process is killed: its name carries the marker and the token.
     pub(crate) fn shared_database(&self) -> Result<String> {
         static SHARED: OnceLock<Mutex<Option<String>>> = OnceLock::new();
         let shared = SHARED.get_or_init(Default::default);
@@ -370,11 +311,8 @@ impl Server {
         if let Some(name) = shared.as_ref() {
             return Ok(name.clone());
         }
-        let name = format!("{TEST_PREFIX}{}_shared", std::process::id());
-        self.execute(vec![
-            self.drop_sql(&name),
-            format!("CREATE DATABASE {name}"),
-        ])?;
+        let name = format!("{TEST_PREFIX}{}_shared", crate::owner::run_token());
+        self.execute(vec![format!("CREATE DATABASE {name}")])?;
         process_databases()
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -406,39 +344,25 @@ pub(crate) fn drop_process_databases() {
 
 fn connect_error(e: sqlx::Error) -> String {
     match e {
-        sqlx::Error::PoolTimedOut => {
-            "no connection within 5 s (is the server running and reachable?)".to_owned()
-        }
+        sqlx::Error::PoolTimedOut => "no connection within 5 s".to_owned(),
         other => other.to_string(),
     }
 }
 
-/// A name for a new per-test database: marker, owner pid, a counter, and the test's name.
+/// The SQLSTATE of a database error.
+fn sqlstate(e: &sqlx::Error) -> Option<String> {
+    e.as_database_error()?.code().map(|c| c.into_owned())
+}
+
+/// A name for a new per-test database: marker, this process's run token, a counter, and
+/// as much of the test's name as fits in PostgreSQL's 63 bytes.
 pub(crate) fn test_database_name() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let seq = NEXT.fetch_add(1, Ordering::Relaxed);
-    let mut name = format!("{TEST_PREFIX}{}_{seq}_", std::process::id());
+    let mut name = format!("{TEST_PREFIX}{}_{seq}_", crate::owner::run_token());
     let slug = crate::database::test_slug();
     name.push_str(&slug[..slug.len().min(63 - name.len())]);
     name.trim_end_matches('_').to_owned()
-}
-
-fn owner_pid(name: &str) -> Option<u32> {
-    name.strip_prefix(TEST_PREFIX)?
-        .split('_')
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// Whether process `pid` runs (on Linux; elsewhere every process is assumed alive, so
-/// nothing is swept).
-pub(crate) fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        std::path::Path::new("/proc").join(pid.to_string()).exists()
-    } else {
-        true
-    }
 }
 
 /// A stable fingerprint of a schema set: same models, same DDL, same name, across runs.
@@ -496,16 +420,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn database_names_carry_marker_and_owner() {
-        assert_eq!(owner_pid("dftest_123_4_my_test"), Some(123));
-        assert_eq!(owner_pid("dftpl_abc"), None);
-        assert_eq!(owner_pid("production"), None);
+    fn database_names_carry_marker_and_token() {
         let name = test_database_name();
+        let token = crate::owner::run_token();
+        assert!(name.starts_with(&format!("dftest_{token}_")), "{name}");
+        assert_eq!(lease::owner_token(&name), Some(token));
+        assert!(name.len() <= 63);
         assert!(
-            name.starts_with(&format!("dftest_{}_", std::process::id())),
+            name.ends_with("database_names_carry_marker_and_token"),
             "{name}"
         );
-        assert!(name.len() <= 63);
     }
 
     #[test]
@@ -522,18 +446,94 @@ mod tests {
         assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
     }
 
+    /// The test server the environment names, if any (these tests skip without one).
+    fn server() -> Option<Server> {
+        Server::from_env().map(|server| server.expect("the test server is reachable"))
+    }
+
+    fn problem(e: &Error) -> ServerProblem {
+        match e {
+            Error::Server { problem, .. } => *problem,
+            other => panic!("not a server error: {other}"),
+        }
+    }
+
     #[test]
-    fn fingerprints_depend_on_the_schema() {
-        use dataflow::FieldType;
-        let a = [ModelSchema::new("A").field("id", FieldType::String)];
-        let b = [ModelSchema::new("A").field("id", FieldType::I64)];
-        assert_eq!(
-            fingerprint(Backend::Postgres, &a),
-            fingerprint(Backend::Postgres, &a)
-        );
-        assert_ne!(
-            fingerprint(Backend::Postgres, &a),
-            fingerprint(Backend::Postgres, &b)
-        );
+    fn a_name_collision_is_told_as_such() {
+        let Some(server) = server() else { return };
+        let name = test_database_name();
+        server.create_empty(&name).unwrap();
+        let _drop = scopeguard::guard((), |()| server.drop_database(&name).unwrap());
+        let e = server.create_empty(&name).unwrap_err();
+        assert_eq!(problem(&e), ServerProblem::NameTaken, "{e}");
+        let text = e.to_string();
+        assert!(text.contains("exists already"), "{text}");
+        assert!(!text.contains("Start the server"), "{text}");
+    }
+
+    #[test]
+    fn a_user_who_may_not_create_databases_is_told_so() {
+        let Some(server) = server() else { return };
+        let role = format!("dfnocreate_{}", crate::owner::run_token());
+        let url = url::Url::parse(&server.url).unwrap();
+        let mut limited = url.clone();
+        limited.set_username(&role).unwrap();
+        let _ = limited.set_password(None);
+        let e = match server.backend {
+            Backend::Postgres => {
+                // A role that may log in, but not create databases.
+                server
+                    .execute(vec![format!("CREATE ROLE {role} LOGIN")])
+                    .unwrap();
+                let _drop = scopeguard::guard((), |()| {
+                    server.execute(vec![format!("DROP ROLE {role}")]).unwrap()
+                });
+                let limited = Server::connect(POSTGRES_ENV, limited.as_str()).unwrap();
+                let e = limited.create_empty(&test_database_name()).unwrap_err();
+                // Its sessions end before the role goes.
+                if let AdminPool::Postgres(pool) = &limited.admin {
+                    rt::block_on({
+                        let pool = pool.clone();
+                        async move { pool.close().await }
+                    });
+                }
+                e
+            }
+            _ => {
+                // A user without any privilege cannot even use the database in the URL.
+                server
+                    .execute(vec![format!("CREATE USER '{role}'@'%'")])
+                    .unwrap();
+                let _drop = scopeguard::guard((), |()| {
+                    server
+                        .execute(vec![format!("DROP USER '{role}'@'%'")])
+                        .unwrap()
+                });
+                let (problem, reason) = Server::connect(MYSQL_ENV, limited.as_str())
+                    .err()
+                    .expect("the user may not connect");
+                Error::Server {
+                    var: MYSQL_ENV,
+                    url: limited.to_string(),
+                    problem,
+                    reason,
+                }
+            }
+        };
+        assert_eq!(problem(&e), ServerProblem::Permission, "{e}");
+        assert!(!e.to_string().contains("Start the server"), "{e}");
+    }
+
+    #[test]
+    fn an_unreachable_server_is_told_to_start() {
+        // Nothing listens on port 1.
+        let (problem, reason) = Server::connect(POSTGRES_ENV, "postgres://u@127.0.0.1:1/db")
+            .err()
+            .expect("nothing listens");
+        assert_eq!(problem, ServerProblem::Unreachable, "{reason}");
+        let (problem, _) = Server::connect(POSTGRES_ENV, "sqlite://x.db")
+            .err()
+            .expect("not a server URL");
+        assert_eq!(problem, ServerProblem::BadUrl);
     }
 }

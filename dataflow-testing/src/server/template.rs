@@ -1,0 +1,187 @@
+//! Template databases (`dftpl_<fingerprint>`): built once per schema set, under a lock the
+//! server holds, so that processes on many machines building the same fingerprint at once
+//! build it once; and complete whenever a reader can see them.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
+use dataflow::ModelSchema;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Executor};
+
+use super::{fingerprint, AdminPool, Server, TEMPLATE_PREFIX};
+use crate::error::Result;
+use crate::rt;
+
+impl Server {
+    /// The template database for `schemas`, built once (under a server-wide lock, so
+    /// parallel processes, here or on other machines, build it once too) and reused by
+    /// later tests and later runs.
+    pub(super) fn template(&self, schemas: &[ModelSchema]) -> Result<String> {
+        static BUILT: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+        let key = fingerprint(self.backend, schemas);
+        let name = format!("{TEMPLATE_PREFIX}{key:016x}");
+        let built = BUILT.get_or_init(Default::default);
+        let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+        if built.contains(&name) {
+            return Ok(name);
+        }
+        let ddl: Vec<String> = schemas
+            .iter()
+            .map(|s| s.create_table_sql(self.backend))
+            .collect();
+        let tables: Vec<String> = schemas.iter().map(|s| s.table().to_owned()).collect();
+        let admin = self.admin.clone();
+        let building_url = self.url_of(&format!("{name}_building"));
+        let template = name.clone();
+        rt::block_on(async move {
+            match admin {
+                AdminPool::Postgres(pool) => {
+                    build_pg(&pool, key as i64, &template, &building_url, &ddl).await
+                }
+                AdminPool::MySql(pool) => build_mysql(&pool, &template, &ddl, &tables).await,
+            }
+        })
+        .map_err(|e| self.fail(&format!("building template {name}"), e))?;
+        built.insert(name.clone());
+        Ok(name)
+    }
+}
+
+/// PostgreSQL: under the advisory lock `key` (the fingerprint), builds the template under
+/// a temporary name and renames it, so a template is complete whenever it exists. A build
+/// killed half-way leaves `<template>_building`, which the next build drops first.
+async fn build_pg(
+    pool: &sqlx::PgPool,
+    key: i64,
+    template: &str,
+    building_url: &str,
+    ddl: &[String],
+) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    let built = async {
+        let exists = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(template)
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some();
+        if exists {
+            return Ok(());
+        }
+        let building = format!("{template}_building");
+        conn.execute(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)").as_str())
+            .await?;
+        conn.execute(format!("CREATE DATABASE {building}").as_str())
+            .await?;
+        let options: PgConnectOptions = building_url.parse()?;
+        let mut tpl = options.disable_statement_logging().connect().await?;
+        for sql in ddl {
+            tpl.execute(sql.as_str()).await?;
+        }
+        sqlx::Connection::close(tpl).await?;
+        conn.execute(format!("ALTER DATABASE {building} RENAME TO {template}").as_str())
+            .await?;
+        Ok::<_, sqlx::Error>(())
+    }
+    .await;
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(key)
+        .execute(&mut *conn)
+        .await;
+    if unlocked.is_err() {
+        // Never hand the pool a session that may still hold the lock.
+        conn.close_on_drop();
+    }
+    built.and(unlocked.map(drop))
+}
+
+/// MariaDB/MySQL, which cannot rename a database: under `GET_LOCK(<template>)`, checks that
+/// the template has all its tables; if not (never built, or a build killed half-way),
+/// builds the tables in `<template>_building` and moves them all into a fresh template
+/// with one `RENAME TABLE`, which MariaDB applies atomically. Every reader takes the same
+/// lock before it first clones the template, so none clones a half-built one.
+async fn build_mysql(
+    pool: &sqlx::MySqlPool,
+    template: &str,
+    ddl: &[String],
+    tables: &[String],
+) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    // The connection's default database changes below: never give it back to the pool.
+    conn.close_on_drop();
+    let locked: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, 120)")
+        .bind(template)
+        .fetch_one(&mut *conn)
+        .await?;
+    if locked != Some(1) {
+        return Err(sqlx::Error::Protocol(format!(
+            "the build lock of template {template} stayed taken for 2 minutes"
+        )));
+    }
+    let built = async {
+        let (present,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ?")
+                .bind(template)
+                .fetch_one(&mut *conn)
+                .await?;
+        let distinct: HashSet<&String> = tables.iter().collect();
+        if usize::try_from(present).is_ok_and(|n| n == distinct.len()) {
+            return Ok(());
+        }
+        let building = format!("{template}_building");
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {building}"),
+            format!("CREATE DATABASE {building}"),
+            format!("USE {building}"),
+        ] {
+            conn.execute(sql.as_str()).await?;
+        }
+        for sql in ddl {
+            conn.execute(sql.as_str()).await?;
+        }
+        let moves: Vec<String> = distinct
+            .iter()
+            .map(|t| format!("{building}.`{t}` TO {template}.`{t}`"))
+            .collect();
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {template}"),
+            format!("CREATE DATABASE {template}"),
+            format!("RENAME TABLE {}", moves.join(", ")),
+            format!("DROP DATABASE {building}"),
+        ] {
+            conn.execute(sql.as_str()).await?;
+        }
+        Ok::<_, sqlx::Error>(())
+    }
+    .await;
+    let released = sqlx::query("SELECT RELEASE_LOCK(?)")
+        .bind(template)
+        .execute(&mut *conn)
+        .await;
+    built.and(released.map(drop))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dataflow::Backend;
+
+    #[test]
+    fn fingerprints_depend_on_the_schema() {
+        use dataflow::FieldType;
+        let a = [ModelSchema::new("A").field("id", FieldType::String)];
+        let b = [ModelSchema::new("A").field("id", FieldType::I64)];
+        assert_eq!(
+            fingerprint(Backend::Postgres, &a),
+            fingerprint(Backend::Postgres, &a)
+        );
+        assert_ne!(
+            fingerprint(Backend::Postgres, &a),
+            fingerprint(Backend::Postgres, &b)
+        );
+    }
+}
