@@ -49,7 +49,10 @@
 //!   (`DATAFLOW_LEAK_CHECK=off|warn|fail`, default `fail`; [`keep_for_process`] exempts an
 //!   instance meant to live for the whole process).
 //! - Snapshots: [`registry_snapshot`] and [`assert_registry_snapshot!`] with stable labels
-//!   instead of instance ids.
+//!   instead of instance ids; [`snapshot_settings`] redacts timestamps and generated ids in
+//!   node results. Tests that hold the registry exclusively: [`REGISTRY_SERIAL_KEY`].
+//! - Logs: a guard's life is a `test_dataflow` `tracing` span (database prepared, cleanup,
+//!   leak check, database removed).
 //! - [`isolation`]: the engine of `cargo xtask isolation-check`.
 //!
 //! # Under nextest
