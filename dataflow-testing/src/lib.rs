@@ -50,7 +50,9 @@
 //!   instance meant to live for the whole process).
 //! - Snapshots: [`registry_snapshot`] and [`assert_registry_snapshot!`] with stable labels
 //!   instead of instance ids.
-//! - [`isolation`]: the engine of `cargo xtask isolation-check`.
+//! - [`trace`]: the registry trace the isolation check reads (crate `dataflow-isolation`,
+//!   `cargo isolation-check`): installed at start-up when `DATAFLOW_TRACE_FILE` is set.
+//!   [`TestServer`] lists the test server's databases for the same check.
 //!
 //! # Under nextest
 //!
@@ -61,12 +63,13 @@ mod database;
 mod error;
 mod fixtures;
 mod guard;
-pub mod isolation;
 mod leak;
 mod rt;
 mod server;
 mod snapshot;
 mod sqlite_template;
+mod test_server;
+pub mod trace;
 
 pub use crate::database::{Isolation, TempDatabase};
 pub use crate::error::{Error, Result};
@@ -75,6 +78,7 @@ pub use crate::guard::{GuardOptions, LeakCheck, TestDataFlow};
 pub use crate::leak::{assert_registry_empty, keep_for_process};
 pub use crate::server::{MYSQL_ENV, POSTGRES_ENV};
 pub use crate::snapshot::{registry_snapshot, RegistrySnapshot, SnapshotEntry, SnapshotScope};
+pub use crate::test_server::TestServer;
 
 /// Waits until the server databases of finished tests are dropped. Guards drop them in the
 /// background so that a test ends at once; the process waits for them before it exits. Call

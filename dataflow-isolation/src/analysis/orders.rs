@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use super::libtest;
+use crate::process::libtest;
 
 /// Seeds tried for the reverse run, fewer for big suites (each try scores every pair).
 fn candidates(tests: usize) -> u64 {

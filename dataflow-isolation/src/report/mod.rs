@@ -1,240 +1,14 @@
-//! The report: findings, the summary table, JSON, and the graph of who breaks whom.
+//! The top layer: what a person reads (the summary table, the commands) and what tools
+//! read (JSON, the graph of who breaks whom).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use serde::Serialize;
-
-use super::runner::Purpose;
-use super::Error;
-
-/// What kind of problem a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum FindingKind {
-    /// Makes another test (its victim) fail when it runs first.
-    Polluter,
-    /// Passes alone, fails after another test (its polluter, when one test explains it).
-    Victim,
-    /// Sets up state another test (a brittle one) needs to pass.
-    StateSetter,
-    /// Fails alone, passes only after another test (its state-setter).
-    Brittle,
-    /// Leaves registry entries, temporary files or databases behind when run alone.
-    Leaker,
-    /// Resolved a registry entry another test registered, though no order made it fail.
-    LatentAccess,
-    /// Fails alone and in every order: a failing test, not an isolation problem.
-    PlainFailure,
-}
-
-impl FindingKind {
-    /// The name used in the table and the JSON: `polluter`, `state-setter`...
-    pub fn name(self) -> &'static str {
-        match self {
-            FindingKind::Polluter => "polluter",
-            FindingKind::Victim => "victim",
-            FindingKind::StateSetter => "state-setter",
-            FindingKind::Brittle => "brittle",
-            FindingKind::Leaker => "leaker",
-            FindingKind::LatentAccess => "latent access",
-            FindingKind::PlainFailure => "plain failure",
-        }
-    }
-
-    /// Whether it is about isolation (everything but a plain failure).
-    pub fn is_isolation(self) -> bool {
-        self != FindingKind::PlainFailure
-    }
-}
-
-/// How a finding was established.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum FoundBy {
-    /// What a test's own run left behind.
-    SoloRun,
-    /// The registry trace named the other test; a pair run confirmed it.
-    Trace,
-    /// Bisection over the tests that ran before; a pair run confirmed it.
-    Bisection,
-    /// Comparing outcomes across runs.
-    Orders,
-}
-
-impl FoundBy {
-    /// `solo run`, `trace`, `bisection`, `orders`.
-    pub fn name(self) -> &'static str {
-        match self {
-            FoundBy::SoloRun => "solo run",
-            FoundBy::Trace => "trace",
-            FoundBy::Bisection => "bisection",
-            FoundBy::Orders => "orders",
-        }
-    }
-}
-
-/// A command that shows a finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Reproduce {
-    /// What running it shows.
-    pub shows: String,
-    /// The command, for a POSIX shell, from the directory the check ran in.
-    pub command: String,
-}
-
-/// One finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct Finding {
-    /// What it is.
-    pub kind: FindingKind,
-    /// The test it is about.
-    pub test: String,
-    /// The test binary: `package (lib)`, `package (test name)`.
-    pub binary: String,
-    /// The other test: the victim of a polluter, the polluter of a victim, the setter of a
-    /// brittle test, the writer whose entries a latent access read.
-    pub related: Option<String>,
-    /// How it was established.
-    pub found_by: FoundBy,
-    /// One line.
-    pub summary: String,
-    /// What the runs showed.
-    pub evidence: Vec<String>,
-    /// The smallest commands that show it, most telling first.
-    pub reproduce: Vec<Reproduce>,
-}
-
-impl Finding {
-    /// Pairs together (the victim or brittle test first), then leakers, latent access, plain failures.
-    pub(crate) fn sort_key(&self) -> (u8, &str, &str, u8) {
-        let related = self.related.as_deref().unwrap_or("");
-        let (group, pair, role) = match self.kind {
-            FindingKind::Victim => (0, self.test.as_str(), 0),
-            FindingKind::Polluter => (0, related, 1),
-            FindingKind::Brittle => (1, self.test.as_str(), 0),
-            FindingKind::StateSetter => (1, related, 1),
-            FindingKind::Leaker => (2, self.test.as_str(), 0),
-            FindingKind::LatentAccess => (3, self.test.as_str(), 0),
-            FindingKind::PlainFailure => (4, self.test.as_str(), 0),
-        };
-        (group, self.binary.as_str(), pair, role)
-    }
-}
-
-/// How many test-binary processes the check started, by purpose.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct RunCounts {
-    /// The suites as `cargo test` runs them.
-    pub plain: usize,
-    /// Runs of no test (what a binary leaves behind by itself).
-    pub baseline: usize,
-    /// Tests alone.
-    pub solo: usize,
-    /// Suites in order: forward, shuffles, reverse.
-    pub orders: usize,
-    /// Pair runs and bisection.
-    pub probes: usize,
-}
-
-impl RunCounts {
-    /// All of them.
-    pub fn total(&self) -> usize {
-        self.plain + self.baseline + self.solo + self.orders + self.probes
-    }
-
-    pub(crate) fn add(&mut self, purpose: Purpose, processes: usize) {
-        let slot = match purpose {
-            Purpose::Plain => &mut self.plain,
-            Purpose::Baseline => &mut self.baseline,
-            Purpose::Solo => &mut self.solo,
-            Purpose::Order | Purpose::Reverse => &mut self.orders,
-            Purpose::Probe => &mut self.probes,
-        };
-        *slot += processes;
-    }
-}
-
-/// Where the time went, in seconds.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Timing {
-    /// `cargo test --no-run`.
-    pub build_secs: f64,
-    /// Every run of the check, after the build.
-    pub check_secs: f64,
-    /// Build and check.
-    pub total_secs: f64,
-    /// One plain run of the suites, as `cargo test` runs them (after the build).
-    pub plain_secs: f64,
-}
-
-/// One ordered run of a suite.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OrderRun {
-    /// The test binary.
-    pub binary: String,
-    /// `forward`, `shuffle (seed 7)`, `reverse (seed 100031)`.
-    pub order: String,
-    /// The shuffle seed, if any.
-    pub seed: Option<u64>,
-    /// The tests that failed in it.
-    pub failed: Vec<String>,
-    /// The command that makes the same run.
-    pub command: String,
-}
-
-/// A test binary the check ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BinaryReport {
-    /// `package (lib)`, `package (test name)`.
-    pub name: String,
-    /// The tests checked in it.
-    pub tests: usize,
-    /// Whether its runs wrote a registry trace (it links `dataflow-testing` and touches the
-    /// registry); without one, registry leaks and cross-test access go unseen.
-    pub traced: bool,
-}
-
-/// Everything the check found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct Report {
-    /// The seed of the first shuffle; `--seed` replays the check.
-    pub seed: u64,
-    /// Shuffles per suite.
-    pub rounds: u32,
-    /// The test binaries checked.
-    pub binaries: Vec<BinaryReport>,
-    /// The number of tests checked.
-    pub tests: usize,
-    /// Every finding, isolation findings first.
-    pub findings: Vec<Finding>,
-    /// Tests no finding names.
-    pub clean: Vec<String>,
-    /// Test-binary processes started.
-    pub runs: RunCounts,
-    /// Where the time went.
-    pub timing: Timing,
-    /// The ordered runs of each suite.
-    pub orders: Vec<OrderRun>,
-    /// Things worth knowing about the check itself.
-    pub notes: Vec<String>,
-}
+use crate::analysis::{FindingKind, Report};
+use crate::text::{count as plural, list};
+use crate::Error;
 
 impl Report {
-    /// 0 when there is no finding, 1 otherwise (plain failures included).
-    pub fn exit_code(&self) -> u8 {
-        u8::from(!self.findings.is_empty())
-    }
-
-    /// The findings about isolation (all but plain failures).
-    pub fn isolation_findings(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.kind.is_isolation())
-    }
-
     /// The summary a person reads: a table of findings, how to reproduce each, the cost.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -286,7 +60,7 @@ impl Report {
                 out,
                 "clean: {} ({})",
                 plural(self.clean.len(), "test", "tests"),
-                super::classify::list(&self.clean, 6)
+                list(&self.clean, 6)
             );
         }
         let r = &self.runs;
@@ -316,7 +90,7 @@ impl Report {
             let _ = writeln!(
                 out,
                 "untraced: {} (no registry trace: they do not link dataflow-testing, or never touch the registry)",
-                super::classify::list(&untraced, 4)
+                list(&untraced, 4)
             );
         }
         for note in &self.notes {
@@ -476,5 +250,3 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 fn dot_id(name: &str) -> String {
     format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
 }
-
-use super::classify::count as plural;

@@ -6,12 +6,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dataflow_testing::isolation::{self, Error, FindingKind, FoundBy, Options, CHECK_ENV};
+use dataflow_isolation::{self as isolation, Error, FindingKind, FoundBy, Options, CHECK_ENV};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("dataflow-testing sits in the workspace")
+        .expect("dataflow-isolation sits in the workspace")
         .to_path_buf()
 }
 

@@ -1,21 +1,21 @@
 //! The check from start to end: build and list, run the suites as `cargo test` does,
 //! every test alone, each suite in order, then explain what changed.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
-use super::classify::{self, Evidence};
-use super::discover::{self, Binary};
+use super::classify;
+use super::evidence::{leaving_state, Evidence};
+use super::findings::{BinaryReport, OrderRun, Report, Timing};
 use super::orders;
-use super::progress::Progress;
-use super::report::{BinaryReport, OrderRun, Report, Timing};
-use super::runner::{Order, Purpose, Request, Runner};
-use super::snapshot::Databases;
-use super::{Error, Options};
+use crate::process::discover::{self, Binary};
+use crate::runner::pool::parallel;
+use crate::runner::progress::Progress;
+use crate::runner::snapshot::Databases;
+use crate::runner::{Order, Purpose, Request, Runner};
+use crate::{Error, Options};
 
 /// Runs the check that `options` describe and returns its report. The report is not
-/// printed and no file is written; [`main`](super::main) does that.
+/// printed and no file is written; [`main`](crate::main) does that.
 pub fn run(options: &Options) -> Result<Report, Error> {
     let started = Instant::now();
     let progress = Progress::new(options.progress);
@@ -189,7 +189,7 @@ fn run_in_reverse(runner: &Runner<'_>, seed: u64, evidence: &mut [Evidence]) -> 
         .iter()
         .enumerate()
         .map(|(index, e)| {
-            let leaving = classify::leaving_state(e);
+            let leaving = leaving_state(e);
             let chosen = orders::reverse_seed(&runner.binaries[index].listed, &leaving, seed);
             Request::suite(index, Order::Seeded(chosen), Purpose::Reverse)
         })
@@ -237,45 +237,4 @@ fn abnormal_ends(binaries: &[Binary], evidence: &[Evidence]) -> Vec<String> {
 fn random_seed() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(Instant::now()) % 1_000_000
-}
-
-/// Runs `f` over `items` on up to `jobs` threads; results in the order of `items`.
-pub(crate) fn parallel<T: Sync, R: Send>(
-    jobs: usize,
-    items: &[T],
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, items.len().max(1)) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                let result = f(item);
-                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .map(|r| r.expect("every item ran"))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parallel_keeps_the_order_of_its_items() {
-        let items: Vec<u32> = (0..50).collect();
-        assert_eq!(
-            parallel(3, &items, |i| i * 2),
-            (0..50).map(|i| i * 2).collect::<Vec<_>>()
-        );
-        assert!(parallel(4, &Vec::<u32>::new(), |i| *i).is_empty());
-    }
 }

@@ -1,206 +1,38 @@
-//! One run of a test binary: a private temporary directory, a trace file, libtest's JSON
-//! events, and a continuation process when a test crashes or hangs half-way through an
-//! ordered run; and the `cargo test` command that makes the same run.
+//! The second layer: one run of a test binary: a private temporary directory, a trace
+//! file, libtest's output, and a continuation process when a test crashes or hangs
+//! half-way through an ordered run; the `cargo test` command that makes the same run
+//! ([`command`]); what a run leaves behind ([`snapshot`], [`trace`]); runs in parallel
+//! ([`pool`]); the progress bar ([`progress`]).
+
+pub(crate) mod command;
+pub(crate) mod pool;
+pub(crate) mod progress;
+pub(crate) mod run;
+pub(crate) mod snapshot;
+pub(crate) mod trace;
 
 use std::collections::{BTreeSet, HashSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::discover::Binary;
-use super::libtest::{self, Outcome};
-use super::process::{self, Ran, Spawn};
-use super::progress::Progress;
-use super::report::RunCounts;
-use super::snapshot::{self, Databases};
-use super::trace::{self, Summary, TRACE_FILE_ENV};
-use super::{Error, Options};
+use dataflow_testing::trace::TRACE_FILE_ENV;
+
+use self::progress::Progress;
+pub use self::run::RunCounts;
+pub(crate) use self::run::{Order, Purpose, Request, RunResult, Segment, Selection};
+use self::snapshot::Databases;
+use self::trace::Summary;
+use crate::process::discover::Binary;
+use crate::process::libtest;
+use crate::process::{self, Ran, Spawn};
+use crate::{Error, Options};
 
 /// Set in every test process the check starts, so a test can tell (a test that itself runs
 /// the check, say, can skip).
 pub const CHECK_ENV: &str = "DATAFLOW_ISOLATION_CHECK";
-
-/// The tests a run selects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Selection {
-    /// The suite: every test the filters select.
-    Suite,
-    /// Exactly these tests (sorted).
-    Exact(Vec<String>),
-}
-
-/// The order a run runs its tests in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Order {
-    /// As `cargo test` does: threads in parallel.
-    Parallel,
-    /// One at a time, in libtest's name order.
-    Forward,
-    /// One at a time, shuffled with this seed.
-    Seeded(u64),
-}
-
-impl Order {
-    pub(crate) fn seed(self) -> Option<u64> {
-        match self {
-            Order::Seeded(seed) => Some(seed),
-            _ => None,
-        }
-    }
-}
-
-/// Why a run is made (what it counts as).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Purpose {
-    Plain,
-    Baseline,
-    Solo,
-    Order,
-    Reverse,
-    Probe,
-}
-
-/// One run to make.
-#[derive(Debug, Clone)]
-pub(crate) struct Request {
-    pub binary: usize,
-    pub selection: Selection,
-    pub order: Order,
-    pub purpose: Purpose,
-}
-
-impl Request {
-    pub(crate) fn suite(binary: usize, order: Order, purpose: Purpose) -> Request {
-        Request {
-            binary,
-            selection: Selection::Suite,
-            order,
-            purpose,
-        }
-    }
-
-    pub(crate) fn exact(
-        binary: usize,
-        mut tests: Vec<String>,
-        order: Order,
-        purpose: Purpose,
-    ) -> Request {
-        tests.sort();
-        tests.dedup();
-        Request {
-            binary,
-            selection: Selection::Exact(tests),
-            order,
-            purpose,
-        }
-    }
-}
-
-/// One process of a run.
-#[derive(Debug)]
-pub(crate) struct Segment {
-    pub ran: Ran,
-    pub trace: Summary,
-}
-
-/// What one run did.
-#[derive(Debug)]
-pub(crate) struct RunResult {
-    pub binary: usize,
-    pub selection: Selection,
-    pub order: Order,
-    pub purpose: Purpose,
-    /// One per process: more than one when a test crashed or hung and the run went on
-    /// with the tests that had not run yet.
-    pub segments: Vec<Segment>,
-    pub files_left: Vec<String>,
-    pub databases_left: Vec<String>,
-    pub duration: Duration,
-    /// The `cargo test` command that makes the same run.
-    pub command: String,
-}
-
-impl RunResult {
-    pub(crate) fn selection_names(&self) -> &[String] {
-        match &self.selection {
-            Selection::Exact(names) => names,
-            Selection::Suite => &[],
-        }
-    }
-
-    /// How `test` ended in this run, if it ran.
-    pub(crate) fn outcome(&self, test: &str) -> Option<&Outcome> {
-        self.segments.iter().rev().find_map(|s| {
-            s.ran
-                .outcomes
-                .iter()
-                .find(|(name, _)| name == test)
-                .map(|(_, o)| o)
-        })
-    }
-
-    /// The tests that started before `test`: in any process of the run (`same_process`
-    /// false), or in the process `test` ran in.
-    pub(crate) fn before(&self, test: &str, same_process: bool) -> Vec<String> {
-        let mut before = Vec::new();
-        for segment in &self.segments {
-            if same_process && !segment.ran.started.iter().any(|t| t == test) {
-                continue;
-            }
-            for name in &segment.ran.started {
-                if name == test {
-                    return before;
-                }
-                before.push(name.clone());
-            }
-            if same_process {
-                break;
-            }
-        }
-        before
-    }
-
-    pub(crate) fn accesses(&self) -> impl Iterator<Item = &trace::Access> {
-        self.segments.iter().flat_map(|s| s.trace.accesses.iter())
-    }
-
-    pub(crate) fn failed_tests(&self) -> Vec<String> {
-        let mut failed: Vec<String> = self
-            .segments
-            .iter()
-            .flat_map(|s| s.ran.outcomes.iter())
-            .filter(|(_, o)| o.failed())
-            .map(|(n, _)| n.clone())
-            .collect();
-        failed.sort();
-        failed.dedup();
-        failed
-    }
-
-    pub(crate) fn order_label(&self) -> String {
-        match (self.purpose, self.order) {
-            (Purpose::Reverse, Order::Seeded(seed)) => format!("reverse (seed {seed})"),
-            (_, Order::Seeded(seed)) => format!("shuffle (seed {seed})"),
-            (_, Order::Forward) => "forward".into(),
-            (_, Order::Parallel) => "parallel".into(),
-        }
-    }
-
-    /// How the process(es) ended, when not as libtest ends a suite.
-    pub(crate) fn abnormal_ends(&self) -> Vec<String> {
-        self.segments
-            .iter()
-            .filter(|s| !s.ran.finished)
-            .map(|s| match &s.ran.timed_out {
-                Some(Some(test)) => format!("killed: `{test}` ran past the timeout"),
-                Some(None) => "killed: no test started within the timeout".to_owned(),
-                None => format!("the process ended early ({})", s.ran.status),
-            })
-            .collect()
-    }
-}
 
 /// The check's working directory, for [`remove_scratch`].
 static SCRATCH: Mutex<Option<PathBuf>> = Mutex::new(None);
@@ -342,7 +174,7 @@ impl<'a> Runner<'a> {
                 binary: binary.label(),
                 reason: format!("{}: {e}", binary.exe.display()),
             })?;
-            let events = trace::read(&trace_file).unwrap_or_default();
+            let events = dataflow_testing::trace::read(&trace_file).unwrap_or_default();
             let names = &self.test_names[request.binary];
             let summary = Summary::of(&events, Some(ran.pid), |t| names.contains(t));
             let finished = ran.finished;
@@ -392,7 +224,7 @@ impl<'a> Runner<'a> {
             files_left,
             databases_left,
             duration: start.elapsed(),
-            command: self.command(binary, &request.selection, request.order),
+            command: command::command(self.options, binary, &request.selection, request.order),
         })
     }
 
@@ -482,96 +314,5 @@ impl<'a> Runner<'a> {
         } else if state.is_none() {
             *state = Some(true);
         }
-    }
-
-    /// The `cargo test` command that makes this run, relative to the current directory.
-    pub(crate) fn command(&self, binary: &Binary, selection: &Selection, order: Order) -> String {
-        let mut words: Vec<String> = vec!["cargo".into(), "test".into()];
-        if let Some(path) = &self.options.manifest_path {
-            words.push("--manifest-path".into());
-            words.push(relative(path));
-        }
-        words.extend(self.options.cargo_flags.iter().cloned());
-        words.extend(binary.cargo_selector());
-        if let Order::Seeded(_) = order {
-            // libtest's shuffle is unstable: RUSTC_BOOTSTRAP for the test binary only, through
-            // a runner, since cargo rebuilds everything when it sees the variable itself.
-            words.push("--config".into());
-            words.push(format!(
-                "target.'cfg(all())'.runner='env RUSTC_BOOTSTRAP={}'",
-                libtest::BOOTSTRAP_VALUE
-            ));
-        }
-        words.push("--".into());
-        match selection {
-            Selection::Suite => words.extend(self.options.libtest_filters()),
-            Selection::Exact(names) => {
-                words.push("--exact".into());
-                words.extend(names.iter().cloned());
-            }
-        }
-        match order {
-            Order::Parallel => {}
-            Order::Forward => words.push("--test-threads=1".into()),
-            Order::Seeded(seed) => {
-                words.push("--test-threads=1".into());
-                words.push("-Z".into());
-                words.push("unstable-options".into());
-                words.push("--shuffle-seed".into());
-                words.push(seed.to_string());
-            }
-        }
-        words
-            .iter()
-            .map(|w| shell_quote(w))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
-
-fn relative(path: &Path) -> String {
-    let absolute: PathBuf = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        return path.display().to_string();
-    };
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| {
-            absolute
-                .strip_prefix(cwd)
-                .ok()
-                .map(|p| p.display().to_string())
-        })
-        .unwrap_or_else(|| path.display().to_string())
-}
-
-/// `word` as one shell word.
-pub(crate) fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_=./:@,+%".contains(c));
-    if plain {
-        word.to_owned()
-    } else if word.contains('\'') && !word.contains(['"', '$', '`', '\\', '!']) {
-        format!("\"{word}\"")
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words_are_quoted_for_the_shell_only_when_needed() {
-        assert_eq!(shell_quote("registry::victim"), "registry::victim");
-        assert_eq!(shell_quote("--test-threads=1"), "--test-threads=1");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), "\"it's\"");
-        assert_eq!(shell_quote("it's $HOME"), r"'it'\''s $HOME'");
-        assert_eq!(shell_quote(""), "''");
     }
 }

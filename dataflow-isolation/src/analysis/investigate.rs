@@ -14,12 +14,12 @@
 
 use std::collections::HashSet;
 
-use super::classify::Evidence;
-use super::discover::Binary;
-use super::libtest::{self, Outcome};
-use super::report::{Finding, FindingKind, FoundBy, Reproduce};
-use super::runner::{Order, Purpose, Request, RunResult, Runner};
-use super::Error;
+use super::evidence::Evidence;
+use super::findings::{Finding, FindingKind, FoundBy, Reproduce};
+use crate::process::discover::Binary;
+use crate::process::libtest::{self, Outcome};
+use crate::runner::{Order, Purpose, Request, RunResult, Runner};
+use crate::Error;
 
 /// What a suspect did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

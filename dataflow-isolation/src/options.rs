@@ -1,0 +1,99 @@
+//! What to check and how: the options of a check, whatever reads them (the command line,
+//! code).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What to check and how.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// `--manifest-path`: the workspace or package to check (default: the one cargo finds
+    /// from the current directory).
+    pub manifest_path: Option<PathBuf>,
+    /// `--package`: the packages to check (default: what `cargo test` would test).
+    pub packages: Vec<String>,
+    /// `--workspace`: every member of the workspace.
+    pub workspace: bool,
+    /// `--features`, `--all-features`, `--no-default-features`, `--release`: passed to cargo.
+    pub cargo_flags: Vec<String>,
+    /// Test-name filters (substrings, like `cargo test`'s); empty: every test.
+    pub filters: Vec<String>,
+    /// `--skip`: tests whose name contains one of these are left out.
+    pub skip: Vec<String>,
+    /// `--exact`: filters match whole names.
+    pub exact: bool,
+    /// `--rounds`: seeded shuffles of each suite (default 3).
+    pub rounds: u32,
+    /// `--seed`: the seed of the first shuffle (the next ones add 1); default random, printed.
+    pub seed: Option<u64>,
+    /// `--timeout`: how long one test may run before its process is killed (default 300s:
+    /// a test that runs cargo, such as a trybuild test, may rebuild on its first run).
+    pub timeout: Duration,
+    /// `--jobs`: test-binary processes at a time (default: the number of CPUs).
+    pub jobs: usize,
+    /// `--json`: write the report as JSON here.
+    pub json: Option<PathBuf>,
+    /// `--graph`: write polluter -> victim and setter -> brittle edges here (Graphviz DOT;
+    /// Mermaid if the name ends in `.mmd`).
+    pub graph: Option<PathBuf>,
+    /// The cargo to run (default `$CARGO`, else `cargo`).
+    pub cargo: PathBuf,
+    /// Show a progress bar on stderr when it is a terminal, and phase lines otherwise.
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            manifest_path: None,
+            packages: Vec::new(),
+            workspace: false,
+            cargo_flags: Vec::new(),
+            filters: Vec::new(),
+            skip: Vec::new(),
+            exact: false,
+            rounds: 3,
+            seed: None,
+            timeout: Duration::from_secs(300),
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            json: None,
+            graph: None,
+            cargo: std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from),
+            progress: true,
+        }
+    }
+}
+
+impl Options {
+    /// The cargo arguments that select what to build: manifest, packages, features.
+    pub(crate) fn cargo_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(path) = &self.manifest_path {
+            args.push("--manifest-path".to_owned());
+            args.push(path.display().to_string());
+        }
+        if self.workspace {
+            args.push("--workspace".into());
+        }
+        for package in &self.packages {
+            args.push("--package".into());
+            args.push(package.clone());
+        }
+        args.extend(self.cargo_flags.iter().cloned());
+        args
+    }
+
+    /// The libtest arguments that select the tests: filters, `--skip`, `--exact`.
+    pub(crate) fn libtest_filters(&self) -> Vec<String> {
+        let mut args = self.filters.clone();
+        for skip in &self.skip {
+            args.push("--skip".into());
+            args.push(skip.clone());
+        }
+        if self.exact {
+            args.push("--exact".into());
+        }
+        args
+    }
+}
