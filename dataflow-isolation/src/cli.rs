@@ -19,11 +19,13 @@ Find the tests whose outcome depends on other tests, and the tests that leave st
 
 Runs every test alone, each suite in one process in several orders (forward, reverse,
 seeded shuffles), traces which test registered and resolved each registry entry, and
-explains every change of outcome by a pair run or a bisection.
+explains every change of outcome: the trace, then pair runs of the tests that ran right
+before it, then bisection; it counts every polluter or setter and looks for a cleaner.
 
 Findings:
   polluter / victim      the victim passes alone and fails after the polluter
   state-setter / brittle the brittle test fails alone and passes after the setter
+  cleaner                run between a polluter and its victim, makes the victim pass
   leaker                 leaves registry entries, temporary files or databases behind
   latent access          resolved another test's registry entry, though nothing failed
   plain failure          fails alone and in every order (not an isolation problem)";

@@ -79,14 +79,10 @@ fn the_check_finds_every_planted_bug_and_nothing_else() {
         // Through the registry: the trace names the polluter.
         (Victim, VICTIM, Some(POLLUTER), FoundBy::Trace),
         (Polluter, POLLUTER, Some(VICTIM), FoundBy::Trace),
-        // Through a file: bisection finds it.
-        (Victim, FILE_VICTIM, Some(FILE_POLLUTER), FoundBy::Bisection),
-        (
-            Polluter,
-            FILE_POLLUTER,
-            Some(FILE_VICTIM),
-            FoundBy::Bisection,
-        ),
+        // Through a file: the trace is silent; the test that ran right before it in a
+        // flipped order is probed first (a pair run), and it is the one.
+        (Victim, FILE_VICTIM, Some(FILE_POLLUTER), FoundBy::Probe),
+        (Polluter, FILE_POLLUTER, Some(FILE_VICTIM), FoundBy::Probe),
         (Brittle, BRITTLE, Some(SETTER), FoundBy::Trace),
         (StateSetter, SETTER, Some(BRITTLE), FoundBy::Trace),
         (Leaker, TEMP_FILE_LEAKER, None, FoundBy::SoloRun),
@@ -170,6 +166,82 @@ fn the_check_finds_every_planted_bug_and_nothing_else() {
         runs.total(),
         report.timing.check_secs,
         report.timing.plain_secs
+    );
+}
+
+const MODE_SETTERS: [&str; 3] = [
+    "mode::tests::a_bench_profile_sets_fast_mode",
+    "mode::tests::b_ci_profile_sets_fast_mode",
+    "mode::tests::c_release_profile_sets_fast_mode",
+];
+const MODE_BRITTLE: &str = "mode::tests::reads_the_mode_a_profile_set";
+const PROXY_POLLUTERS: [&str; 2] = [
+    "proxy::tests::a_http_client_uses_the_proxy",
+    "proxy::tests::b_https_client_uses_the_proxy",
+];
+const PROXY_CLEANER: &str = "proxy::tests::c_resets_proxy_settings";
+const PROXY_VICTIM: &str = "proxy::tests::direct_connection_expects_no_proxy";
+
+/// Without a registry trace (the suite shares environment variables and does not use the
+/// toolkit), probing finds every setter, every polluter, and the cleaner.
+#[test]
+fn without_a_trace_probing_finds_every_setter_polluter_and_the_cleaner() {
+    if inside_a_check() {
+        return;
+    }
+    let mut options = options(&workspace().join("tests/planted-env/Cargo.toml"), None);
+    options.seed = Some(11);
+    let report = isolation::run(&options).expect("the check runs on the planted env suite");
+    let table = report.render();
+    println!("{table}");
+    use FindingKind::*;
+    let found: BTreeSet<(FindingKind, &str, Option<&str>)> = report
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.test.as_str(), f.related.as_deref()))
+        .collect();
+    let mut expected: BTreeSet<(FindingKind, &str, Option<&str>)> = BTreeSet::new();
+    let brittle = report
+        .findings
+        .iter()
+        .find(|f| f.kind == Brittle)
+        .expect("a brittle finding");
+    expected.insert((Brittle, MODE_BRITTLE, brittle.related.as_deref()));
+    for setter in MODE_SETTERS {
+        expected.insert((StateSetter, setter, Some(MODE_BRITTLE)));
+    }
+    let victim = report
+        .findings
+        .iter()
+        .find(|f| f.kind == Victim)
+        .expect("a victim finding");
+    expected.insert((Victim, PROXY_VICTIM, victim.related.as_deref()));
+    for polluter in PROXY_POLLUTERS {
+        expected.insert((Polluter, polluter, Some(PROXY_VICTIM)));
+    }
+    expected.insert((Cleaner, PROXY_CLEANER, Some(PROXY_VICTIM)));
+    assert_eq!(found, expected, "\n{table}");
+    let sorted = |names: &[String]| {
+        let mut names: Vec<String> = names.to_vec();
+        names.sort();
+        names
+    };
+    assert_eq!(sorted(&brittle.all_related), MODE_SETTERS, "\n{table}");
+    assert_eq!(sorted(&victim.all_related), PROXY_POLLUTERS, "\n{table}");
+    assert!(
+        brittle.summary.contains("any of 3 tests"),
+        "{}",
+        brittle.summary
+    );
+    let cleaner = report.findings.iter().find(|f| f.kind == Cleaner).unwrap();
+    assert!(
+        cleaner.reproduce[0].command.contains(PROXY_CLEANER),
+        "{cleaner:?}"
+    );
+    assert!(report.binaries.iter().all(|b| !b.traced), "no trace here");
+    assert!(
+        table.contains("probing: "),
+        "the runs tried are counted:\n{table}"
     );
 }
 

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::evidence::{Evidence, Left};
 use super::findings::{Finding, FindingKind, FoundBy, Reproduce};
-use super::investigate::{self, Role, Suspect};
+use super::investigate;
+use super::probe::{self, Role, Search, Suspect};
 use crate::process::discover::Binary;
 use crate::process::libtest::Outcome;
 use crate::runner::pool::parallel;
@@ -69,24 +70,27 @@ pub(crate) fn classify(
 
     runner.progress().set_suspects(suspects.len());
     let verdicts = parallel(runner.options.jobs.max(1), &suspects, |s| {
-        investigate::explain(runner, &evidence[s.binary], s)
+        let mut search = Search::new(runner, s);
+        investigate::explain(&mut search, &evidence[s.binary], s, &binaries[s.binary])
     });
     let mut explained: HashSet<(usize, String, String)> = HashSet::new();
     for verdict in verdicts {
         let verdict = verdict?;
-        if let Some(culprit) = &verdict.culprit {
-            explained.insert((
-                verdict.suspect.binary,
-                culprit.clone(),
-                verdict.suspect.test.clone(),
-            ));
+        let suspect = &verdict.suspect;
+        for culprit in &verdict.culprits {
+            explained.insert((suspect.binary, culprit.name.clone(), suspect.test.clone()));
         }
-        findings.extend(verdict.into_findings(binaries));
+        let solo_command = evidence[suspect.binary]
+            .solo
+            .get(&suspect.test)
+            .map(|r| r.command.clone())
+            .unwrap_or_default();
+        findings.extend(verdict.into_findings(binaries, &solo_command));
     }
 
     let latent = latent_accesses(evidence, &explained);
     let confirmed = parallel(runner.options.jobs.max(1), &latent, |l| {
-        investigate::confirm_access(runner, l.binary, &l.writer, &l.reader)
+        confirm_access(runner, l.binary, &l.writer, &l.reader)
     });
     for (latent, confirmed) in latent.iter().zip(confirmed) {
         findings.push(latent.finding(&binaries[latent.binary], confirmed?));
@@ -168,6 +172,7 @@ fn leaker(binary: &Binary, e: &Evidence, test: &str, left: &Left) -> Finding {
         test: test.to_owned(),
         binary: binary.label(),
         related: None,
+        all_related: Vec::new(),
         found_by: FoundBy::SoloRun,
         summary: format!("leaves {} behind when run alone", what.join(", ")),
         evidence,
@@ -187,6 +192,7 @@ fn plain_failure(
         test: test.to_owned(),
         binary: binary.label(),
         related: None,
+        all_related: Vec::new(),
         found_by: FoundBy::Orders,
         summary: format!(
             "fails alone, in parallel and in all {} orders: not an isolation problem",
@@ -246,6 +252,7 @@ fn confirm_parallel_only(
             test: test.clone(),
             binary: binary.label(),
             related: None,
+            all_related: Vec::new(),
             found_by: FoundBy::Orders,
             summary: summary.into(),
             evidence: vec![
@@ -308,6 +315,7 @@ impl Latent {
             test: self.reader.clone(),
             binary: binary.label(),
             related: Some(self.writer.clone()),
+            all_related: Vec::new(),
             found_by: FoundBy::Trace,
             summary: format!(
                 "uses registry entries `{}` registered; no order made it fail yet",
@@ -351,4 +359,19 @@ fn latent_accesses(
         }
     }
     found.into_values().collect()
+}
+
+/// Runs `writer` then `reader`, traced; `Some` when the trace shows `reader` resolving an
+/// entry of `writer`'s again.
+fn confirm_access(
+    runner: &Runner<'_>,
+    binary: usize,
+    writer: &str,
+    reader: &str,
+) -> Result<Option<RunResult>, Error> {
+    let pair = probe::probe_sequence(runner, binary, &[writer, reader])?;
+    let again = pair
+        .accesses()
+        .any(|a| a.writer == writer && a.reader == reader);
+    Ok(again.then_some(pair))
 }

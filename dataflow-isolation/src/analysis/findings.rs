@@ -24,6 +24,9 @@ pub enum FindingKind {
     LatentAccess,
     /// Fails alone and in every order: a failing test, not an isolation problem.
     PlainFailure,
+    /// Run between a polluter and its victim, makes the victim pass again (iFixFlakies'
+    /// cleaner: what the polluter should have done itself).
+    Cleaner,
 }
 
 impl FindingKind {
@@ -37,6 +40,7 @@ impl FindingKind {
             FindingKind::Leaker => "leaker",
             FindingKind::LatentAccess => "latent access",
             FindingKind::PlainFailure => "plain failure",
+            FindingKind::Cleaner => "cleaner",
         }
     }
 
@@ -57,17 +61,20 @@ pub enum FoundBy {
     Trace,
     /// Bisection over the tests that ran before; a pair run confirmed it.
     Bisection,
+    /// A pair run (or, for a cleaner, a run of three) of the tests named.
+    Probe,
     /// Comparing outcomes across runs.
     Orders,
 }
 
 impl FoundBy {
-    /// `solo run`, `trace`, `bisection`, `orders`.
+    /// `solo run`, `trace`, `bisection`, `probe`, `orders`.
     pub fn name(self) -> &'static str {
         match self {
             FoundBy::SoloRun => "solo run",
             FoundBy::Trace => "trace",
             FoundBy::Bisection => "bisection",
+            FoundBy::Probe => "probe",
             FoundBy::Orders => "orders",
         }
     }
@@ -93,8 +100,13 @@ pub struct Finding {
     /// The test binary: `package (lib)`, `package (test name)`.
     pub binary: String,
     /// The other test: the victim of a polluter, the polluter of a victim, the setter of a
-    /// brittle test, the writer whose entries a latent access read.
+    /// brittle test, the victim a cleaner cleans for, the writer whose entries a latent
+    /// access read.
     pub related: Option<String>,
+    /// Every test found in the same relation, `related` first: all the polluters of a
+    /// victim, all the setters of a brittle test (empty when there is only `related`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub all_related: Vec<String>,
     /// How it was established.
     pub found_by: FoundBy,
     /// One line.
@@ -106,19 +118,46 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// Pairs together (the victim or brittle test first), then leakers, latent access, plain failures.
-    pub(crate) fn sort_key(&self) -> (u8, &str, &str, u8) {
+    /// A finding about `test` in `binary`.
+    #[allow(clippy::too_many_arguments)] // one per field: a finding is plain data
+    pub(crate) fn new(
+        kind: FindingKind,
+        test: &str,
+        binary: &str,
+        related: Option<&str>,
+        found_by: FoundBy,
+        summary: String,
+        evidence: Vec<String>,
+        reproduce: Vec<Reproduce>,
+    ) -> Finding {
+        Finding {
+            kind,
+            test: test.to_owned(),
+            binary: binary.to_owned(),
+            related: related.map(str::to_owned),
+            all_related: Vec::new(),
+            found_by,
+            summary,
+            evidence,
+            reproduce,
+        }
+    }
+
+    /// Pairs together (the victim or brittle test first, then its polluters or setters,
+    /// then its cleaners), then leakers, latent access, plain failures.
+    pub(crate) fn sort_key(&self) -> (u8, &str, &str, u8, &str) {
         let related = self.related.as_deref().unwrap_or("");
         let (group, pair, role) = match self.kind {
             FindingKind::Victim => (0, self.test.as_str(), 0),
             FindingKind::Polluter => (0, related, 1),
+            FindingKind::Cleaner => (0, related, 2),
             FindingKind::Brittle => (1, self.test.as_str(), 0),
             FindingKind::StateSetter => (1, related, 1),
             FindingKind::Leaker => (2, self.test.as_str(), 0),
             FindingKind::LatentAccess => (3, self.test.as_str(), 0),
             FindingKind::PlainFailure => (4, self.test.as_str(), 0),
         };
-        (group, self.binary.as_str(), pair, role)
+        (group, self.binary.as_str(), pair, role, self.test.as_str())
     }
 }
 

@@ -208,20 +208,29 @@ impl Report {
     }
 
     fn edges(&self) -> Vec<(&str, &str, &'static str, &'static str)> {
-        self.findings
-            .iter()
-            .filter_map(|f| {
-                let related = f.related.as_deref()?;
-                match f.kind {
-                    FindingKind::Victim => Some((related, f.test.as_str(), "pollutes", "solid")),
-                    FindingKind::Brittle => Some((related, f.test.as_str(), "sets up", "solid")),
-                    FindingKind::LatentAccess => {
-                        Some((related, f.test.as_str(), "latent", "dotted"))
-                    }
-                    _ => None,
+        let mut edges = Vec::new();
+        for f in &self.findings {
+            let Some(related) = f.related.as_deref() else {
+                continue;
+            };
+            let (label, style) = match f.kind {
+                FindingKind::Victim => ("pollutes", "solid"),
+                FindingKind::Brittle => ("sets up", "solid"),
+                FindingKind::LatentAccess => ("latent", "dotted"),
+                FindingKind::Cleaner => {
+                    edges.push((f.test.as_str(), related, "cleans", "dotted"));
+                    continue;
                 }
-            })
-            .collect()
+                _ => continue,
+            };
+            if f.all_related.is_empty() {
+                edges.push((related, f.test.as_str(), label, style));
+            }
+            for other in &f.all_related {
+                edges.push((other.as_str(), f.test.as_str(), label, style));
+            }
+        }
+        edges
     }
 
     /// Writes the graph: Mermaid if `path` ends in `.mmd`, Graphviz DOT otherwise.
