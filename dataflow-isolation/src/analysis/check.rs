@@ -89,6 +89,7 @@ pub fn run(options: &Options) -> Result<Report, Error> {
             check_secs: check_started.elapsed().as_secs_f64(),
             total_secs: started.elapsed().as_secs_f64(),
             plain_secs,
+            jobs: runner.jobs(),
         },
         orders: order_runs(&binaries, &evidence),
         notes,
@@ -129,16 +130,6 @@ fn find_tests(options: &Options, progress: &Progress) -> Result<(Vec<Binary>, f6
     Ok((binaries, built.duration.as_secs_f64()))
 }
 
-/// How many runs may go at once: one when databases on a server are watched (a database
-/// that appears could be any concurrent run's).
-fn jobs(runner: &Runner<'_>) -> usize {
-    if runner.databases.is_some() {
-        1
-    } else {
-        runner.options.jobs.max(1)
-    }
-}
-
 /// Every test alone, a run of no test, and each suite forward; then the shuffles. Runs
 /// with and without the shuffle's `RUSTC_BOOTSTRAP` are kept apart: a test that runs cargo
 /// itself rebuilds whenever the variable comes or goes.
@@ -167,7 +158,7 @@ fn run_alone_and_in_order(
         }
     }
     for requests in [plain, shuffled] {
-        for result in parallel(jobs(runner), &requests, |r| runner.execute(r)) {
+        for result in parallel(runner.jobs(), &requests, |r| runner.execute(r)) {
             let result = result?;
             let e = &mut evidence[result.binary];
             match result.purpose {
@@ -194,7 +185,7 @@ fn run_in_reverse(runner: &Runner<'_>, seed: u64, evidence: &mut [Evidence]) -> 
             Request::suite(index, Order::Seeded(chosen), Purpose::Reverse)
         })
         .collect();
-    for result in parallel(jobs(runner), &requests, |r| runner.execute(r)) {
+    for result in parallel(runner.jobs(), &requests, |r| runner.execute(r)) {
         let result = result?;
         evidence[result.binary].orders.push(result);
     }

@@ -69,7 +69,7 @@ pub(crate) fn classify(
     )?);
 
     runner.progress().set_suspects(suspects.len());
-    let verdicts = parallel(runner.options.jobs.max(1), &suspects, |s| {
+    let verdicts = parallel(runner.jobs(), &suspects, |s| {
         let mut search = Search::new(runner, s);
         investigate::explain(&mut search, &evidence[s.binary], s, &binaries[s.binary])
     });
@@ -89,7 +89,7 @@ pub(crate) fn classify(
     }
 
     let latent = latent_accesses(evidence, &explained);
-    let confirmed = parallel(runner.options.jobs.max(1), &latent, |l| {
+    let confirmed = parallel(runner.jobs(), &latent, |l| {
         confirm_access(runner, l.binary, &l.writer, &l.reader)
     });
     for (latent, confirmed) in latent.iter().zip(confirmed) {

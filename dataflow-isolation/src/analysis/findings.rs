@@ -172,6 +172,9 @@ pub struct Timing {
     pub total_secs: f64,
     /// One plain run of the suites, as `cargo test` runs them (after the build).
     pub plain_secs: f64,
+    /// Test-binary processes at a time (`--jobs`).
+    #[serde(default)]
+    pub jobs: usize,
 }
 
 /// One ordered run of a suite.

@@ -67,8 +67,8 @@ impl Report {
         let t = &self.timing;
         let _ = writeln!(
             out,
-            "cost: {} test-binary runs ({} plain, {} alone, {} in order, {} pair/bisection, {} baseline) in {:.1}s; \
-             one plain `cargo test` run of the same suite: {:.2}s ({:.0}x); build {:.1}s",
+            "cost: {} test-binary runs ({} plain, {} alone, {} in order, {} probes, {} baseline) in {:.1}s wall time \
+             with -j {}; one plain `cargo test` run of the same suite: {:.3}s ({:.0}x); build {:.1}s",
             r.total(),
             r.plain,
             r.solo,
@@ -76,6 +76,7 @@ impl Report {
             r.probes,
             r.baseline,
             t.check_secs,
+            t.jobs,
             t.plain_secs,
             if t.plain_secs > 0.0 { t.check_secs / t.plain_secs } else { 0.0 },
             t.build_secs

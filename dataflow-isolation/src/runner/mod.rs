@@ -2,8 +2,10 @@
 //! file, libtest's output, and a continuation process when a test crashes or hangs
 //! half-way through an ordered run; the `cargo test` command that makes the same run
 //! ([`command`]); what a run leaves behind ([`snapshot`], [`trace`]); runs in parallel
-//! ([`pool`]); the progress bar ([`progress`]).
+//! ([`pool`]), never one test in two processes at once ([`claims`]); the progress bar
+//! ([`progress`]).
 
+pub(crate) mod claims;
 pub(crate) mod command;
 pub(crate) mod pool;
 pub(crate) mod progress;
@@ -15,11 +17,12 @@ use std::collections::{BTreeSet, HashSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use dataflow_testing::trace::TRACE_FILE_ENV;
 
+use self::claims::Claims;
 use self::progress::Progress;
 pub use self::run::RunCounts;
 pub(crate) use self::run::{Order, Purpose, Request, RunResult, Segment, Selection};
@@ -45,12 +48,6 @@ pub(crate) fn remove_scratch() {
     }
 }
 
-/// A run's hold on its binary (see `Runner::turns`).
-enum Turn<'a> {
-    Shared { _guard: RwLockReadGuard<'a, ()> },
-    Alone { _guard: RwLockWriteGuard<'a, ()> },
-}
-
 /// Performs runs; shared by the threads of the check.
 pub(crate) struct Runner<'a> {
     pub options: &'a Options,
@@ -64,10 +61,8 @@ pub(crate) struct Runner<'a> {
     predictor: Mutex<Option<bool>>,
     notes: Mutex<BTreeSet<String>>,
     test_names: Vec<HashSet<String>>,
-    /// Per binary: runs of one test each share it, every other run holds it alone, so no
-    /// test runs in two processes at once (two copies of one test would share whatever it
-    /// keeps outside the process, as a trybuild test does its build directory).
-    turns: Vec<RwLock<()>>,
+    /// Per binary, the tests running now: no test runs in two processes at once.
+    claims: Vec<Claims>,
 }
 
 impl<'a> Runner<'a> {
@@ -99,8 +94,18 @@ impl<'a> Runner<'a> {
                 .iter()
                 .map(|b| b.listed.iter().cloned().collect())
                 .collect(),
-            turns: binaries.iter().map(|_| RwLock::new(())).collect(),
+            claims: binaries.iter().map(|_| Claims::default()).collect(),
         })
+    }
+
+    /// How many runs may go at once: `--jobs`, or one when databases on a server are
+    /// watched (a database that appears could be any concurrent run's).
+    pub(crate) fn jobs(&self) -> usize {
+        if self.databases.is_some() {
+            1
+        } else {
+            self.options.jobs.max(1)
+        }
     }
 
     pub(crate) fn counts(&self) -> RunCounts {
@@ -141,15 +146,11 @@ impl<'a> Runner<'a> {
         if request.purpose == Purpose::Probe {
             self.progress.add_planned(1);
         }
-        let turn = &self.turns[request.binary];
-        let _turn = match request.purpose {
-            Purpose::Solo | Purpose::Baseline => Turn::Shared {
-                _guard: turn.read().unwrap_or_else(|e| e.into_inner()),
-            },
-            _ => Turn::Alone {
-                _guard: turn.write().unwrap_or_else(|e| e.into_inner()),
-            },
+        let tests = match &request.selection {
+            Selection::Exact(names) => names.as_slice(),
+            Selection::Suite => binary.tests.as_slice(),
         };
+        let _claim = self.claims[request.binary].claim(tests);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let dir = self.root.path().join(format!("run-{id}"));
         let tmp = dir.join("tmp");
