@@ -122,9 +122,12 @@ fn the_check_finds_every_planted_bug_and_nothing_else() {
     assert!(text(Brittle, BRITTLE).contains("resolved SettingReadNode@df_"));
     assert!(text(LatentAccess, LATENT_READER).contains("TagCreateNode@df_"));
     // Every finding says how to reproduce it, and a pair is reproduced by a pair run.
+    // ... each in a fresh TMPDIR, so what a polluter left in /tmp cannot spoil the next.
     for f in &report.findings {
         assert!(
-            f.reproduce.iter().all(|r| r.command.contains("cargo test")),
+            f.reproduce
+                .iter()
+                .all(|r| r.command.contains("cargo test") && r.command.contains("TMPDIR=$")),
             "{f:?}"
         );
     }

@@ -10,6 +10,7 @@ use super::investigate;
 use super::probe::{self, Role, Search, Suspect};
 use crate::process::discover::Binary;
 use crate::process::libtest::Outcome;
+use crate::runner::command::FRESH_TMPDIR;
 use crate::runner::pool::parallel;
 use crate::runner::{Order, Purpose, Request, RunResult, Runner};
 use crate::text::{count, list};
@@ -158,7 +159,12 @@ fn leaker(binary: &Binary, e: &Evidence, test: &str, left: &Left) -> Finding {
     if !left.files.is_empty() {
         reproduce.push(Reproduce {
             shows: "what it leaves in a fresh TMPDIR".into(),
-            command: format!("d=$(mktemp -d) && TMPDIR=$d {} ; ls -A $d", solo.command),
+            command: format!(
+                "d=$(mktemp -d) && TMPDIR=$d {} ; ls -A $d",
+                solo.command
+                    .strip_prefix(FRESH_TMPDIR)
+                    .unwrap_or(&solo.command)
+            ),
         });
     }
     if !left.databases.is_empty() {

@@ -7,7 +7,13 @@ use crate::process::discover::Binary;
 use crate::process::libtest;
 use crate::Options;
 
-/// The `cargo test` command that makes this run, relative to the current directory.
+/// What every printed command starts with: a fresh temporary directory, as each run of
+/// the check has, so a file a polluter left in the real `/tmp` cannot make the next
+/// command fail too.
+pub(crate) const FRESH_TMPDIR: &str = "TMPDIR=$(mktemp -d) ";
+
+/// The `cargo test` command that makes this run, relative to the current directory, in a
+/// fresh `TMPDIR` ([`FRESH_TMPDIR`]).
 pub(crate) fn command(
     options: &Options,
     binary: &Binary,
@@ -49,7 +55,7 @@ pub(crate) fn command(
             words.push(seed.to_string());
         }
     }
-    quote(&words)
+    format!("{FRESH_TMPDIR}{}", quote(&words))
 }
 
 fn relative(path: &Path) -> String {
