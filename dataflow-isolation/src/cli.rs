@@ -32,6 +32,7 @@ Findings:
 
 const AFTER_HELP: &str = "\
 Exit status: 0 no findings, 1 findings (plain failures included), 2 the check could not run.
+With GITHUB_ACTIONS=true, each finding is also printed as a GitHub annotation.
 
 Every run gets a private TMPDIR and DATAFLOW_TRACE_FILE (the registry trace; test
 binaries that link dataflow-testing write it), and DATAFLOW_ISOLATION_CHECK=1.";
@@ -83,6 +84,11 @@ struct Args {
     /// Seeded shuffles of each suite.
     #[arg(long, value_name = "N", default_value_t = 3)]
     rounds: u32,
+    /// Also run orders that put every ordered pair of tests of a binary next to each other
+    /// at least once (about 2n processes for n tests), so every test that depends on one
+    /// other test is found.
+    #[arg(long)]
+    pairs: bool,
     /// The seed of the first shuffle, to replay a check [default: random].
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -100,6 +106,9 @@ struct Args {
     /// FILE ends in .mmd.
     #[arg(long, value_name = "FILE")]
     graph: Option<PathBuf>,
+    /// Write the findings as JUnit XML, one testcase per finding with its reproduce commands.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     no_progress: bool,
@@ -140,6 +149,7 @@ impl Args {
             skip: self.skip,
             exact: self.exact,
             rounds: self.rounds,
+            pairs: self.pairs,
             seed: self.seed,
             timeout: Duration::from_secs(self.timeout),
             jobs: self.jobs.map_or(defaults.jobs, |jobs| {
@@ -147,6 +157,7 @@ impl Args {
             }),
             json: self.json,
             graph: self.graph,
+            junit: self.junit,
             progress: !self.no_progress,
             ..defaults
         }
@@ -228,9 +239,13 @@ where
         }
     };
     print!("{}", report.render());
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        print!("{}", report.github_annotations());
+    }
     let written = [
         options.json.as_ref().map(|p| (p, report.write_json(p))),
         options.graph.as_ref().map(|p| (p, report.write_graph(p))),
+        options.junit.as_ref().map(|p| (p, report.write_junit(p))),
     ];
     for (path, result) in written.into_iter().flatten() {
         match result {

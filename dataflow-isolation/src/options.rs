@@ -25,6 +25,9 @@ pub struct Options {
     pub exact: bool,
     /// `--rounds`: seeded shuffles of each suite (default 3).
     pub rounds: u32,
+    /// `--pairs`: also run orders that put every ordered pair of tests of a binary next
+    /// to each other at least once.
+    pub pairs: bool,
     /// `--seed`: the seed of the first shuffle (the next ones add 1); default random, printed.
     pub seed: Option<u64>,
     /// `--timeout`: how long one test may run before its process is killed (default 300s:
@@ -34,6 +37,8 @@ pub struct Options {
     pub jobs: usize,
     /// `--json`: write the report as JSON here.
     pub json: Option<PathBuf>,
+    /// `--junit`: write the findings here as JUnit XML, one testcase per finding.
+    pub junit: Option<PathBuf>,
     /// `--graph`: write polluter -> victim and setter -> brittle edges here (Graphviz DOT;
     /// Mermaid if the name ends in `.mmd`).
     pub graph: Option<PathBuf>,
@@ -54,11 +59,13 @@ impl Default for Options {
             skip: Vec::new(),
             exact: false,
             rounds: 3,
+            pairs: false,
             seed: None,
             timeout: Duration::from_secs(300),
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
             json: None,
             graph: None,
+            junit: None,
             cargo: std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from),
             progress: true,
         }

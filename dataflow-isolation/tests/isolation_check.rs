@@ -194,6 +194,7 @@ fn without_a_trace_probing_finds_every_setter_polluter_and_the_cleaner() {
     }
     let mut options = options(&workspace().join("tests/planted-env/Cargo.toml"), None);
     options.seed = Some(11);
+    options.pairs = true;
     let report = isolation::run(&options).expect("the check runs on the planted env suite");
     let table = report.render();
     println!("{table}");

@@ -60,6 +60,10 @@ pub fn run(options: &Options) -> Result<Report, Error> {
     run_alone_and_in_order(&runner, seed, &mut evidence)?;
     progress.phase("running each suite in reverse");
     run_in_reverse(&runner, seed, &mut evidence)?;
+    if options.pairs {
+        progress.phase("running every ordered pair of tests next to each other (--pairs)");
+        run_pairs(&runner, seed, &mut evidence)?;
+    }
 
     // 3. Explain every change of outcome; confirm every latent access.
     progress.phase("finding polluters and state-setters");
@@ -188,6 +192,55 @@ fn run_in_reverse(runner: &Runner<'_>, seed: u64, evidence: &mut [Evidence]) -> 
     for result in parallel(runner.jobs(), &requests, |r| runner.execute(r)) {
         let result = result?;
         evidence[result.binary].orders.push(result);
+    }
+    Ok(())
+}
+
+/// The `--pairs` schedule of each binary, then a look at the orders that really ran: a
+/// note says whether every ordered pair ran next to each other.
+fn run_pairs(runner: &Runner<'_>, seed: u64, evidence: &mut [Evidence]) -> Result<(), Error> {
+    let mut requests = Vec::new();
+    for (index, binary) in runner.binaries.iter().enumerate() {
+        let (schedule, _) = orders::pairs_schedule(&binary.listed, &binary.tests, seed);
+        for run in schedule {
+            let order = Order::Seeded(run.seed);
+            requests.push(match run.tests {
+                None => Request::suite(index, order, Purpose::Pairs),
+                Some(tests) => Request::exact(index, tests, order, Purpose::Pairs),
+            });
+        }
+    }
+    runner.progress().add_planned(requests.len());
+    for result in parallel(runner.jobs(), &requests, |r| runner.execute(r)) {
+        let result = result?;
+        evidence[result.binary].orders.push(result);
+    }
+    for (binary, e) in runner.binaries.iter().zip(evidence.iter()) {
+        let ran: Vec<&[String]> = e
+            .orders
+            .iter()
+            .filter(|r| r.purpose == Purpose::Pairs)
+            .flat_map(|r| r.segments.iter().map(|s| s.ran.started.as_slice()))
+            .collect();
+        let apart = orders::pairs_apart(&binary.tests, &ran);
+        let n = binary.tests.len();
+        runner.note(if apart.is_empty() {
+            format!(
+                "--pairs: each of the {} ordered pairs of the {n} tests of {} ran next to each other, in {} processes",
+                n * n.saturating_sub(1),
+                binary.label(),
+                ran.len()
+            )
+        } else {
+            format!(
+                "--pairs: {} ordered pairs of the tests of {} never ran next to each other \
+                 (libtest's shuffle did not run as predicted), e.g. `{}` then `{}`",
+                apart.len(),
+                binary.label(),
+                apart[0].0,
+                apart[0].1
+            )
+        });
     }
     Ok(())
 }

@@ -1,5 +1,8 @@
 //! The top layer: what a person reads (the summary table, the commands) and what tools
-//! read (JSON, the graph of who breaks whom).
+//! read (JSON, the graph of who breaks whom, and for CI JUnit XML and GitHub annotations:
+//! [`ci`]).
+
+mod ci;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -67,12 +70,13 @@ impl Report {
         let t = &self.timing;
         let _ = writeln!(
             out,
-            "cost: {} test-binary runs ({} plain, {} alone, {} in order, {} probes, {} baseline) in {:.1}s wall time \
+            "cost: {} test-binary runs ({} plain, {} alone, {} in order, {} for --pairs, {} probes, {} baseline) in {:.1}s wall time \
              with -j {}; one plain `cargo test` run of the same suite: {:.3}s ({:.0}x); build {:.1}s",
             r.total(),
             r.plain,
             r.solo,
             r.orders,
+            r.pairs,
             r.probes,
             r.baseline,
             t.check_secs,
@@ -242,6 +246,11 @@ impl Report {
             self.graph_dot()
         };
         write_file(path, &text)
+    }
+
+    /// Writes [`junit`](Self::junit).
+    pub fn write_junit(&self, path: &Path) -> Result<(), Error> {
+        write_file(path, &self.junit())
     }
 
     /// Writes [`to_json`](Self::to_json).

@@ -46,6 +46,8 @@ pub(crate) enum Purpose {
     Solo,
     Order,
     Reverse,
+    /// The `--pairs` schedule.
+    Pairs,
     Probe,
 }
 
@@ -169,6 +171,10 @@ impl RunResult {
     pub(crate) fn order_label(&self) -> String {
         match (self.purpose, self.order) {
             (Purpose::Reverse, Order::Seeded(seed)) => format!("reverse (seed {seed})"),
+            (Purpose::Pairs, Order::Seeded(seed)) => match &self.selection {
+                Selection::Suite => format!("pairs (seed {seed})"),
+                Selection::Exact(names) => format!("pairs of {} tests (seed {seed})", names.len()),
+            },
             (_, Order::Seeded(seed)) => format!("shuffle (seed {seed})"),
             (_, Order::Forward) => "forward".into(),
             (_, Order::Parallel) => "parallel".into(),
@@ -202,12 +208,15 @@ pub struct RunCounts {
     pub orders: usize,
     /// Pair runs and bisection.
     pub probes: usize,
+    /// The `--pairs` schedule.
+    #[serde(default)]
+    pub pairs: usize,
 }
 
 impl RunCounts {
     /// All of them.
     pub fn total(&self) -> usize {
-        self.plain + self.baseline + self.solo + self.orders + self.probes
+        self.plain + self.baseline + self.solo + self.orders + self.probes + self.pairs
     }
 
     pub(crate) fn add(&mut self, purpose: Purpose, processes: usize) {
@@ -216,6 +225,7 @@ impl RunCounts {
             Purpose::Baseline => &mut self.baseline,
             Purpose::Solo => &mut self.solo,
             Purpose::Order | Purpose::Reverse => &mut self.orders,
+            Purpose::Pairs => &mut self.pairs,
             Purpose::Probe => &mut self.probes,
         };
         *slot += processes;
