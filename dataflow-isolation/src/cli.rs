@@ -89,7 +89,15 @@ struct Args {
     /// other test is found.
     #[arg(long)]
     pairs: bool,
-    /// The seed of the first shuffle, to replay a check [default: random].
+    /// Run only share K of N of the single-test runs and orders (for N CI machines), and
+    /// write its evidence to --json FILE; --merge combines the shards' files.
+    #[arg(long, value_name = "K/N")]
+    partition: Option<crate::Partition>,
+    /// Combine the JSON files of the shards of a --partition'ed check into one report
+    /// (runs only the probes the findings need).
+    #[arg(long, value_name = "JSON", num_args = 1.., conflicts_with = "partition")]
+    merge: Vec<PathBuf>,
+    /// The seed of the first shuffle, to replay a check [default: random; with --partition, fixed].
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
     /// Kill a test-binary process when one test runs longer than SECS.
@@ -150,6 +158,8 @@ impl Args {
             exact: self.exact,
             rounds: self.rounds,
             pairs: self.pairs,
+            partition: self.partition,
+            merge: self.merge,
             seed: self.seed,
             timeout: Duration::from_secs(self.timeout),
             jobs: self.jobs.map_or(defaults.jobs, |jobs| {
@@ -242,8 +252,10 @@ where
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         print!("{}", report.github_annotations());
     }
+    // A shard's --json is its evidence, written already.
+    let json = options.json.as_ref().filter(|_| report.partition.is_none());
     let written = [
-        options.json.as_ref().map(|p| (p, report.write_json(p))),
+        json.map(|p| (p, report.write_json(p))),
         options.graph.as_ref().map(|p| (p, report.write_graph(p))),
         options.junit.as_ref().map(|p| (p, report.write_junit(p))),
     ];

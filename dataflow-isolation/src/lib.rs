@@ -83,7 +83,7 @@ pub use self::analysis::{
 };
 pub use self::cli::{main, parse_args, Command};
 pub use self::error::Error;
-pub use self::options::Options;
+pub use self::options::{Options, Partition};
 pub use self::process::libtest::Outcome;
 pub use self::runner::{RunCounts, CHECK_ENV};
 

@@ -28,6 +28,12 @@ pub struct Options {
     /// `--pairs`: also run orders that put every ordered pair of tests of a binary next
     /// to each other at least once.
     pub pairs: bool,
+    /// `--partition k/n`: run only this shard's share of the single-test runs and orders,
+    /// and write its evidence to `--json` for `--merge`.
+    pub partition: Option<Partition>,
+    /// `--merge`: shard files to combine into one report (nothing of the suite runs but
+    /// the probes the findings need).
+    pub merge: Vec<PathBuf>,
     /// `--seed`: the seed of the first shuffle (the next ones add 1); default random, printed.
     pub seed: Option<u64>,
     /// `--timeout`: how long one test may run before its process is killed (default 300s:
@@ -60,6 +66,8 @@ impl Default for Options {
             exact: false,
             rounds: 3,
             pairs: false,
+            partition: None,
+            merge: Vec::new(),
             seed: None,
             timeout: Duration::from_secs(300),
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -102,5 +110,53 @@ impl Options {
             args.push("--exact".into());
         }
         args
+    }
+}
+
+/// One shard of a check shared between machines: `--partition 2/3` is part 2 of 3.
+///
+/// ```
+/// use dataflow_isolation::Partition;
+///
+/// let p: Partition = "2/3".parse()?;
+/// assert_eq!((p.part, p.of), (2, 3));
+/// assert!(p.takes(1) && !p.takes(2) && p.takes(4));
+/// assert!("0/3".parse::<Partition>().is_err() && "4/3".parse::<Partition>().is_err());
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Partition {
+    /// Which part, from 1.
+    pub part: usize,
+    /// Of how many.
+    pub of: usize,
+}
+
+impl Partition {
+    /// Whether the `index`-th piece of work (counted from 0 over every shard's work, in
+    /// the same order on every machine) is this shard's.
+    pub fn takes(self, index: usize) -> bool {
+        index % self.of == self.part - 1
+    }
+}
+
+impl std::str::FromStr for Partition {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Partition, String> {
+        let wrong = || format!("`{text}` is not a partition: write k/n, with 1 <= k <= n");
+        let (part, of) = text.split_once('/').ok_or_else(wrong)?;
+        let part: usize = part.trim().parse().map_err(|_| wrong())?;
+        let of: usize = of.trim().parse().map_err(|_| wrong())?;
+        if part == 0 || part > of {
+            return Err(wrong());
+        }
+        Ok(Partition { part, of })
+    }
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.part, self.of)
     }
 }

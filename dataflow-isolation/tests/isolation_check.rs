@@ -249,6 +249,64 @@ fn without_a_trace_probing_finds_every_setter_polluter_and_the_cleaner() {
     );
 }
 
+/// Two shards (`--partition 1/2`, `2/2`) and `--merge` give the findings one run gives.
+#[test]
+fn shards_merged_give_the_findings_of_one_run() {
+    if inside_a_check() {
+        return;
+    }
+    let manifest = workspace().join("tests/planted-env/Cargo.toml");
+    let mut one = options(&manifest, None);
+    one.seed = Some(5);
+    let single = isolation::run(&one).expect("one run");
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for part in 1..=2 {
+        let mut shard = one.clone();
+        shard.partition = Some(format!("{part}/2").parse().unwrap());
+        let file = dir.path().join(format!("shard{part}.json"));
+        shard.json = Some(file.clone());
+        let report = isolation::run(&shard).expect("a shard runs");
+        assert!(report.findings.is_empty() && report.partition.is_some());
+        assert!(report.runs.solo < single.runs.solo, "{:?}", report.runs);
+        files.push(file);
+    }
+    let mut merge = options(&manifest, None);
+    merge.merge = files.clone();
+    let merged = isolation::run(&merge).expect("the shards merge");
+    let key = |r: &isolation::Report| {
+        r.findings
+            .iter()
+            .map(|f| {
+                let mut all = f.all_related.clone();
+                all.sort();
+                (f.kind, f.test.clone(), all)
+            })
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(
+        key(&merged),
+        key(&single),
+        "\n{}\n{}",
+        merged.render(),
+        single.render()
+    );
+    assert_eq!(
+        merged.runs.solo, single.runs.solo,
+        "every test ran alone once"
+    );
+    assert_eq!(merged.clean, single.clean);
+
+    // The same shard twice is an error that says what is wrong.
+    merge.merge = vec![files[0].clone(), files[0].clone()];
+    let err = isolation::run(&merge).unwrap_err();
+    assert!(matches!(err, Error::Usage(_)), "{err}");
+    assert!(
+        err.to_string().contains("each of the 2 shards once"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_path_that_is_not_a_workspace_is_a_clear_error() {
     if inside_a_check() {

@@ -2,11 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use serde::{Deserialize, Serialize};
+
 use crate::process::libtest::Outcome;
 use crate::runner::RunResult;
 
 /// Every run of one binary.
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Evidence {
     /// The suite as `cargo test` runs it.
     pub plain: RunResult,

@@ -228,6 +228,10 @@ pub struct Report {
     pub orders: Vec<OrderRun>,
     /// Things worth knowing about the check itself.
     pub notes: Vec<String>,
+    /// Set when this run was one shard of a `--partition`ed check: it gathered evidence
+    /// (written to `--json`) and found nothing by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<crate::Partition>,
 }
 
 impl Report {

@@ -13,6 +13,7 @@ pub(crate) mod findings;
 pub(crate) mod investigate;
 pub(crate) mod orders;
 pub(crate) mod probe;
+pub(crate) mod shard;
 
 pub use self::check::run;
 pub use self::findings::{

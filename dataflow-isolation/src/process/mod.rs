@@ -28,7 +28,7 @@ pub(crate) struct Spawn {
 }
 
 /// What one process did.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Ran {
     /// Tests in the order they started.
     pub started: Vec<String>,

@@ -130,6 +130,7 @@ mod tests {
             timing: Default::default(),
             orders: Vec::new(),
             notes: Vec::new(),
+            partition: None,
         }
     }
 

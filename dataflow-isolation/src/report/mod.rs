@@ -26,7 +26,12 @@ impl Report {
             self.seed
         );
         let _ = writeln!(out);
-        if self.findings.is_empty() {
+        if let Some(partition) = self.partition {
+            let _ = writeln!(
+                out,
+                "Shard {partition}: evidence only; the findings come from `--merge` of every shard's JSON."
+            );
+        } else if self.findings.is_empty() {
             let _ = writeln!(out, "No findings: every test passes alone and in every order, leaves nothing behind, and touches no other test's registry entries.");
         } else {
             out.push_str(&self.table());
@@ -100,6 +105,10 @@ impl Report {
         }
         for note in &self.notes {
             let _ = writeln!(out, "note: {note}");
+        }
+        if let Some(partition) = self.partition {
+            let _ = writeln!(out, "result: shard {partition} done (evidence only)");
+            return out;
         }
         let isolation = self.isolation_findings().count();
         let plain = self.findings.len() - isolation;

@@ -10,7 +10,7 @@ use crate::process::libtest::Outcome;
 use crate::process::Ran;
 
 /// The tests a run selects.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Selection {
     /// The suite: every test the filters select.
     Suite,
@@ -19,7 +19,7 @@ pub(crate) enum Selection {
 }
 
 /// The order a run runs its tests in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Order {
     /// As `cargo test` does: threads in parallel.
     Parallel,
@@ -39,7 +39,7 @@ impl Order {
 }
 
 /// Why a run is made (what it counts as).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Purpose {
     Plain,
     Baseline,
@@ -88,14 +88,14 @@ impl Request {
 }
 
 /// One process of a run.
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Segment {
     pub ran: Ran,
     pub trace: Summary,
 }
 
 /// What one run did.
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RunResult {
     pub binary: usize,
     pub selection: Selection,
@@ -214,6 +214,16 @@ pub struct RunCounts {
 }
 
 impl RunCounts {
+    /// Adds `other`'s runs to these.
+    pub fn add_all(&mut self, other: &RunCounts) {
+        self.plain += other.plain;
+        self.baseline += other.baseline;
+        self.solo += other.solo;
+        self.orders += other.orders;
+        self.probes += other.probes;
+        self.pairs += other.pairs;
+    }
+
     /// All of them.
     pub fn total(&self) -> usize {
         self.plain + self.baseline + self.solo + self.orders + self.probes + self.pairs

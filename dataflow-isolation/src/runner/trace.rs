@@ -5,9 +5,10 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use dataflow_testing::trace::{Event, TraceEvent};
+use serde::{Deserialize, Serialize};
 
 /// One test resolving an entry another test registered.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) struct Access {
     /// The test that resolved the entry.
     pub reader: String,
@@ -18,7 +19,7 @@ pub(crate) struct Access {
 }
 
 /// What one process's trace says.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Summary {
     /// Entries registered during the run and still there at its end (qualified names),
     /// except those of instances recorded as kept for the whole process.
