@@ -307,6 +307,67 @@ fn shards_merged_give_the_findings_of_one_run() {
     );
 }
 
+/// A published crate's own suite (dotenvy 0.15.7, `tests/real/dotenvy`): its unit tests
+/// share environment variables, its integration tests the current directory. As published,
+/// nothing; with one realistic mutation each, exactly the tests it broke, with the right
+/// setter or polluter.
+#[test]
+fn a_real_suite_is_clean_and_each_mutation_gives_exactly_what_it_broke() {
+    if inside_a_check() {
+        return;
+    }
+    const MODULE: &str = "parse::variable_substitution_tests::";
+    let check = |feature: Option<&str>| {
+        let mut options = options(&workspace().join("tests/real/dotenvy/Cargo.toml"), None);
+        options.seed = Some(11);
+        if let Some(feature) = feature {
+            options
+                .cargo_flags
+                .extend(["--features".into(), feature.into()]);
+        }
+        let report = isolation::run(&options).expect("the check runs on dotenvy");
+        let found: BTreeSet<(FindingKind, String, Option<String>)> = report
+            .findings
+            .iter()
+            .map(|f| {
+                let short = |t: &str| t.trim_start_matches(MODULE).to_owned();
+                (f.kind, short(&f.test), f.related.as_deref().map(short))
+            })
+            .collect();
+        (report, found)
+    };
+    use FindingKind::*;
+    let (report, found) = check(None);
+    assert!(found.is_empty(), "{}", report.render());
+    assert_eq!(report.binaries.len(), 3, "{:?}", report.binaries);
+
+    // The test lost the line that sets KEY11: it passes only after the test that sets it.
+    let (report, found) = check(Some("mutant-removed-set"));
+    let brittle = "substitute_variable_env_variable_overrides_dotenv_in_substitution";
+    let setter = "substitute_variable_from_env_variable";
+    let expected: BTreeSet<_> = [
+        (Brittle, brittle.to_owned(), Some(setter.to_owned())),
+        (StateSetter, setter.to_owned(), Some(brittle.to_owned())),
+    ]
+    .into();
+    assert_eq!(found, expected, "{}", report.render());
+
+    // The test leaks KEY2: the three tests that substitute an unset or file-defined KEY2
+    // fail after it, and only those.
+    let (report, found) = check(Some("mutant-leaked-var"));
+    let polluter = "substitute_variable_from_env_variable";
+    let mut expected = BTreeSet::new();
+    for victim in [
+        "consequent_substitutions",
+        "consequent_substitutions_with_one_missing",
+        "substitute_undefined_variables_to_empty_string",
+    ] {
+        expected.insert((Victim, victim.to_owned(), Some(polluter.to_owned())));
+        expected.insert((Polluter, polluter.to_owned(), Some(victim.to_owned())));
+    }
+    assert_eq!(found, expected, "{}", report.render());
+}
+
 #[test]
 fn a_path_that_is_not_a_workspace_is_a_clear_error() {
     if inside_a_check() {
