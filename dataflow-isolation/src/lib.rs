@@ -47,27 +47,31 @@
 //! 1. the suite once as `cargo test` runs it (threads in parallel): the time to beat;
 //! 2. every test alone, in a process of its own;
 //! 3. the suite in one process, one test at a time, in several orders: forward (libtest's
-//!    name order), `--rounds` seeded shuffles (libtest's `--shuffle-seed`), and a
-//!    *reverse* order chosen among shuffles to run first the tests that left state
-//!    behind when run alone (libtest has no reverse order);
-//! 4. only where a test changed outcome: a pair run per trace suspect, or a bisection
-//!    over the tests that ran before it, and one pair run per latent access.
+//!    name order), `--rounds` seeded shuffles (libtest's `--shuffle-seed`), a *reverse*
+//!    order chosen among shuffles to run first the tests that left state behind when run
+//!    alone (libtest has no reverse order), and with `--pairs` a schedule that puts every
+//!    ordered pair of tests next to each other;
+//! 4. only where a test changed outcome: a pair run per trace suspect, else pair runs of
+//!    the tests that ran right before it and a bisection over the rest, one run that says
+//!    whether more tests do the same (then a pair run each, to count them), and for a
+//!    victim a search for a cleaner; one pair run per latent access.
 //!
 //! Every run has a private temporary directory (`TMPDIR`) and writes a registry trace
-//! (`dataflow_testing::trace`): which test registered each entry, which test resolved an entry another
-//! test registered, and what was left at the end. Runs are made the way `cargo test` makes
-//! them (same working directory, `CARGO_*` variables, default output); only the shuffled
-//! ones add libtest's unstable `--shuffle-seed`, with `RUSTC_BOOTSTRAP` set for the test
-//! binary alone. Runs of different tests alone may overlap (up to `--jobs`); any other
-//! run of a binary has it to itself, so no test ever runs in two processes at once.
+//! (`dataflow_testing::trace`): which test registered each entry, which test resolved an
+//! entry another test registered, and what was left at the end. Runs are made the way
+//! `cargo test` makes them (same working directory, `CARGO_*` variables, default output);
+//! only the shuffled ones add libtest's unstable `--shuffle-seed`, with `RUSTC_BOOTSTRAP`
+//! set for the test binary alone. Up to `--jobs` runs go at once; a run claims its tests
+//! first, so no test ever runs in two processes at once. `--partition k/n` makes one
+//! share of the runs on each of n machines, and `--merge` explains them together.
 //!
 //! A test running under the check sees `DATAFLOW_ISOLATION_CHECK=1` ([`CHECK_ENV`]).
 //!
 //! # What it reports
 //!
 //! See [`FindingKind`]: leakers, polluters and victims, brittle tests and their
-//! state-setters, latent cross-test access, and plain failures (tests that fail in every
-//! configuration, reported apart from isolation findings).
+//! state-setters, cleaners, latent cross-test access, and plain failures (tests that fail
+//! in every configuration, reported apart from isolation findings).
 
 mod analysis;
 mod cli;
