@@ -43,7 +43,10 @@ static SCRATCH: Mutex<Option<PathBuf>> = Mutex::new(None);
 /// Removes the check's working directory (runs, traces, temporary directories): what
 /// Ctrl-C does before leaving, since the process exits without unwinding.
 pub(crate) fn remove_scratch() {
-    if let Some(dir) = SCRATCH.lock().unwrap_or_else(|e| e.into_inner()).take() {
+    // Removed under the lock: a run that starts meanwhile finds no directory to make its
+    // own in (see `Runner::execute`) instead of leaving one behind.
+    let mut scratch = SCRATCH.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(dir) = scratch.take() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
@@ -154,10 +157,19 @@ impl<'a> Runner<'a> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let dir = self.root.path().join(format!("run-{id}"));
         let tmp = dir.join("tmp");
-        std::fs::create_dir_all(&tmp).map_err(|source| Error::Io {
-            what: format!("create {}", tmp.display()),
-            source,
-        })?;
+        {
+            let scratch = SCRATCH.lock().unwrap_or_else(|e| e.into_inner());
+            if scratch.is_none() {
+                return Err(Error::Run {
+                    binary: binary.label(),
+                    reason: "the check was interrupted".into(),
+                });
+            }
+            std::fs::create_dir_all(&tmp).map_err(|source| Error::Io {
+                what: format!("create {}", tmp.display()),
+                source,
+            })?;
+        }
         let databases_before = match (&self.databases, request.purpose) {
             (Some(db), Purpose::Solo | Purpose::Baseline) => db.list().ok(),
             _ => None,
