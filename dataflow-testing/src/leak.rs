@@ -47,7 +47,7 @@ pub(crate) fn guard_ended(id: InstanceId) {
 /// # Ok::<(), dataflow::Error>(())
 /// ```
 pub fn keep_for_process(db: &DataFlow) {
-    crate::isolation::trace::record_kept(Owner::Instance(db.instance_id()));
+    crate::trace::record_kept(Owner::Instance(db.instance_id()));
     process_wide()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -200,7 +200,7 @@ static EXIT_CHECK: OnceLock<ExitCheck> = OnceLock::new();
 #[allow(unsafe_code)] // the constructor lives in a linker section
 #[ctor::ctor]
 fn at_start() {
-    crate::isolation::trace::install_from_env();
+    crate::trace::install_from_env();
     match exit_check_from_env() {
         Ok(check) => {
             let _ = EXIT_CHECK.set(check);

@@ -53,7 +53,9 @@
 //!   node results. Tests that hold the registry exclusively: [`REGISTRY_SERIAL_KEY`].
 //! - Logs: a guard's life is a `test_dataflow` `tracing` span (database prepared, cleanup,
 //!   leak check, database removed).
-//! - [`isolation`]: the engine of `cargo xtask isolation-check`.
+//! - [`trace`]: the registry trace the isolation check reads (crate `dataflow-isolation`,
+//!   `cargo isolation-check`): installed at start-up when `DATAFLOW_TRACE_FILE` is set.
+//!   [`TestServer`] lists the test server's databases for the same check.
 //!
 //! # Under nextest
 //!
@@ -64,13 +66,14 @@ mod database;
 mod error;
 mod fixtures;
 mod guard;
-pub mod isolation;
 mod leak;
 mod owner;
 mod rt;
 mod server;
 mod snapshot;
 mod sqlite_template;
+mod test_server;
+pub mod trace;
 
 pub use crate::database::{Isolation, TempDatabase};
 pub use crate::error::{Error, Result, ServerProblem};
@@ -82,6 +85,7 @@ pub use crate::server::{MYSQL_ENV, POSTGRES_ENV};
 pub use crate::snapshot::{
     registry_snapshot, snapshot_settings, RegistrySnapshot, SnapshotEntry, SnapshotScope,
 };
+pub use crate::test_server::TestServer;
 
 /// Waits until the server databases of finished tests are dropped. Guards drop them in the
 /// background so that a test ends at once; the process waits for them before it exits. Call

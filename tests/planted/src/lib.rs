@@ -21,7 +21,7 @@ use dataflow::{DataFlow, Model, NodeRegistry, WorkflowBuilder};
 /// Installing twice is harmless.
 #[ctor::ctor]
 fn trace_registry_access() {
-    dataflow_testing::isolation::trace::install_from_env();
+    dataflow_testing::trace::install_from_env();
 }
 
 #[derive(Model)]

@@ -4,129 +4,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use super::check::parallel;
-use super::discover::Binary;
-use super::investigate::{self, Role, Suspect};
-use super::libtest::Outcome;
-use super::report::{Finding, FindingKind, FoundBy, Reproduce};
-use super::runner::{Order, Purpose, Request, RunResult, Runner};
-use super::Error;
-
-/// Every run of one binary.
-#[derive(Debug)]
-pub(crate) struct Evidence {
-    /// The suite as `cargo test` runs it.
-    pub plain: RunResult,
-    /// A run of no test: what the binary leaves behind by itself.
-    pub baseline: Option<RunResult>,
-    /// Each test alone.
-    pub solo: BTreeMap<String, RunResult>,
-    /// The suite one test at a time: forward, shuffles, reverse.
-    pub orders: Vec<RunResult>,
-}
-
-impl Evidence {
-    pub(crate) fn new(plain: RunResult) -> Evidence {
-        Evidence {
-            plain,
-            baseline: None,
-            solo: BTreeMap::new(),
-            orders: Vec::new(),
-        }
-    }
-
-    /// Whether any run wrote a registry trace.
-    pub(crate) fn traced(&self) -> bool {
-        std::iter::once(&self.plain)
-            .chain(self.solo.values())
-            .chain(&self.orders)
-            .any(|run| run.segments.iter().any(|s| s.trace.traced))
-    }
-
-    /// How `test` ended alone (a run that never got to it counts as a crash).
-    pub(crate) fn solo_outcome(&self, test: &str) -> Outcome {
-        match self.solo.get(test) {
-            Some(run) => run
-                .outcome(test)
-                .cloned()
-                .unwrap_or_else(|| Outcome::Crashed {
-                    status: format!(
-                        "the test never started: {}",
-                        run.segments
-                            .first()
-                            .map_or("no process", |s| s.ran.status.as_str())
-                    ),
-                }),
-            None => Outcome::Crashed {
-                status: "not run".into(),
-            },
-        }
-    }
-
-    /// What `test` left behind when it ran alone, beyond what the binary leaves by itself.
-    pub(crate) fn left_by(&self, test: &str) -> Left {
-        let Some(run) = self.solo.get(test) else {
-            return Left::default();
-        };
-        // A killed or crashed process cannot clean up: not a leak of the test's making.
-        if run.segments.iter().any(|s| !s.ran.finished) {
-            return Left::default();
-        }
-        let baseline_registry: BTreeSet<&String> = self
-            .baseline
-            .iter()
-            .flat_map(|b| b.segments.iter().flat_map(|s| s.trace.left.iter()))
-            .collect();
-        let baseline_files: BTreeSet<&String> = self
-            .baseline
-            .iter()
-            .flat_map(|b| b.files_left.iter())
-            .collect();
-        Left {
-            registry: run
-                .segments
-                .iter()
-                .flat_map(|s| s.trace.left.iter())
-                .filter(|e| !baseline_registry.contains(e))
-                .cloned()
-                .collect(),
-            files: run
-                .files_left
-                .iter()
-                .filter(|f| !baseline_files.contains(f))
-                .cloned()
-                .collect(),
-            databases: run.databases_left.clone(),
-        }
-    }
-}
-
-/// What a test left behind.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct Left {
-    /// Registry entries, qualified (`WidgetCreateNode@df_1`).
-    pub registry: Vec<String>,
-    /// Entries of its temporary directory.
-    pub files: Vec<String>,
-    /// Databases on the test server.
-    pub databases: Vec<String>,
-}
-
-impl Left {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.registry.is_empty() && self.files.is_empty() && self.databases.is_empty()
-    }
-}
-
-/// The tests of a binary that left state behind alone.
-pub(crate) fn leaving_state(evidence: &Evidence) -> HashSet<String> {
-    evidence
-        .solo
-        .keys()
-        .filter(|test| !evidence.left_by(test).is_empty())
-        .cloned()
-        .collect()
-}
+use super::evidence::{Evidence, Left};
+use super::findings::{Finding, FindingKind, FoundBy, Reproduce};
+use super::investigate;
+use super::probe::{self, Role, Search, Suspect};
+use crate::process::discover::Binary;
+use crate::process::libtest::Outcome;
+use crate::runner::command::FRESH_TMPDIR;
+use crate::runner::pool::parallel;
+use crate::runner::{Order, Purpose, Request, RunResult, Runner};
+use crate::text::{count, list};
+use crate::Error;
 
 /// Every finding of the check.
 pub(crate) fn classify(
@@ -182,25 +70,28 @@ pub(crate) fn classify(
     )?);
 
     runner.progress().set_suspects(suspects.len());
-    let verdicts = parallel(runner.options.jobs.max(1), &suspects, |s| {
-        investigate::explain(runner, &evidence[s.binary], s)
+    let verdicts = parallel(runner.jobs(), &suspects, |s| {
+        let mut search = Search::new(runner, s);
+        investigate::explain(&mut search, &evidence[s.binary], s, &binaries[s.binary])
     });
     let mut explained: HashSet<(usize, String, String)> = HashSet::new();
     for verdict in verdicts {
         let verdict = verdict?;
-        if let Some(culprit) = &verdict.culprit {
-            explained.insert((
-                verdict.suspect.binary,
-                culprit.clone(),
-                verdict.suspect.test.clone(),
-            ));
+        let suspect = &verdict.suspect;
+        for culprit in &verdict.culprits {
+            explained.insert((suspect.binary, culprit.name.clone(), suspect.test.clone()));
         }
-        findings.extend(verdict.into_findings(binaries));
+        let solo_command = evidence[suspect.binary]
+            .solo
+            .get(&suspect.test)
+            .map(|r| r.command.clone())
+            .unwrap_or_default();
+        findings.extend(verdict.into_findings(binaries, &solo_command));
     }
 
     let latent = latent_accesses(evidence, &explained);
-    let confirmed = parallel(runner.options.jobs.max(1), &latent, |l| {
-        investigate::confirm_access(runner, l.binary, &l.writer, &l.reader)
+    let confirmed = parallel(runner.jobs(), &latent, |l| {
+        confirm_access(runner, l.binary, &l.writer, &l.reader)
     });
     for (latent, confirmed) in latent.iter().zip(confirmed) {
         findings.push(latent.finding(&binaries[latent.binary], confirmed?));
@@ -268,7 +159,12 @@ fn leaker(binary: &Binary, e: &Evidence, test: &str, left: &Left) -> Finding {
     if !left.files.is_empty() {
         reproduce.push(Reproduce {
             shows: "what it leaves in a fresh TMPDIR".into(),
-            command: format!("d=$(mktemp -d) && TMPDIR=$d {} ; ls -A $d", solo.command),
+            command: format!(
+                "d=$(mktemp -d) && TMPDIR=$d {} ; ls -A $d",
+                solo.command
+                    .strip_prefix(FRESH_TMPDIR)
+                    .unwrap_or(&solo.command)
+            ),
         });
     }
     if !left.databases.is_empty() {
@@ -282,6 +178,7 @@ fn leaker(binary: &Binary, e: &Evidence, test: &str, left: &Left) -> Finding {
         test: test.to_owned(),
         binary: binary.label(),
         related: None,
+        all_related: Vec::new(),
         found_by: FoundBy::SoloRun,
         summary: format!("leaves {} behind when run alone", what.join(", ")),
         evidence,
@@ -301,6 +198,7 @@ fn plain_failure(
         test: test.to_owned(),
         binary: binary.label(),
         related: None,
+        all_related: Vec::new(),
         found_by: FoundBy::Orders,
         summary: format!(
             "fails alone, in parallel and in all {} orders: not an isolation problem",
@@ -360,6 +258,7 @@ fn confirm_parallel_only(
             test: test.clone(),
             binary: binary.label(),
             related: None,
+            all_related: Vec::new(),
             found_by: FoundBy::Orders,
             summary: summary.into(),
             evidence: vec![
@@ -422,6 +321,7 @@ impl Latent {
             test: self.reader.clone(),
             binary: binary.label(),
             related: Some(self.writer.clone()),
+            all_related: Vec::new(),
             found_by: FoundBy::Trace,
             summary: format!(
                 "uses registry entries `{}` registered; no order made it fail yet",
@@ -467,32 +367,17 @@ fn latent_accesses(
     found.into_values().collect()
 }
 
-/// `n` and the noun for it.
-pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
-/// `items` joined, the first `max` of them and a count of the rest.
-pub(crate) fn list(items: &[String], max: usize) -> String {
-    let shown: Vec<&str> = items.iter().take(max).map(String::as_str).collect();
-    match items.len().saturating_sub(max) {
-        0 => shown.join(", "),
-        more => format!("{} and {more} more", shown.join(", ")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_lists_are_cut() {
-        let items: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
-        assert_eq!(list(&items, 4), "a, b, c");
-        assert_eq!(list(&items, 2), "a, b and 1 more");
-    }
+/// Runs `writer` then `reader`, traced; `Some` when the trace shows `reader` resolving an
+/// entry of `writer`'s again.
+fn confirm_access(
+    runner: &Runner<'_>,
+    binary: usize,
+    writer: &str,
+    reader: &str,
+) -> Result<Option<RunResult>, Error> {
+    let pair = probe::probe_sequence(runner, binary, &[writer, reader])?;
+    let again = pair
+        .accesses()
+        .any(|a| a.writer == writer && a.reader == reader);
+    Ok(again.then_some(pair))
 }

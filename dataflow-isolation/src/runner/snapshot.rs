@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::server::Server;
+use dataflow_testing::TestServer;
 
 /// The entries left in `dir`: top-level names, directories with a trailing `/` and the
 /// number of files in them.
@@ -55,13 +55,13 @@ fn count_files(dir: &Path) -> usize {
 /// The databases on the test server named by `DATAFLOW_TEST_POSTGRES_URL` (or else
 /// `DATAFLOW_TEST_MYSQL_URL`).
 pub(crate) struct Databases {
-    server: Server,
+    server: TestServer,
 }
 
 impl Databases {
     /// The server the environment names; `Ok(None)` when none is set.
     pub(crate) fn from_env() -> Result<Option<Databases>, String> {
-        match Server::from_env() {
+        match TestServer::from_env() {
             None => Ok(None),
             Some(Ok(server)) => Ok(Some(Databases { server })),
             Some(Err(e)) => Err(e.to_string()),
@@ -70,15 +70,12 @@ impl Databases {
 
     /// The variable that named the server.
     pub(crate) fn var(&self) -> &'static str {
-        self.server.var
+        self.server.var()
     }
 
     /// Every database on the server now.
     pub(crate) fn list(&self) -> Result<BTreeSet<String>, String> {
-        self.server
-            .databases("")
-            .map(|names| names.into_iter().collect())
-            .map_err(|e| e.to_string())
+        self.server.databases().map_err(|e| e.to_string())
     }
 }
 

@@ -6,12 +6,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dataflow_testing::isolation::{self, Error, FindingKind, FoundBy, Options, CHECK_ENV};
+use dataflow_isolation::{self as isolation, Error, FindingKind, FoundBy, Options, CHECK_ENV};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("dataflow-testing sits in the workspace")
+        .expect("dataflow-isolation sits in the workspace")
         .to_path_buf()
 }
 
@@ -79,14 +79,10 @@ fn the_check_finds_every_planted_bug_and_nothing_else() {
         // Through the registry: the trace names the polluter.
         (Victim, VICTIM, Some(POLLUTER), FoundBy::Trace),
         (Polluter, POLLUTER, Some(VICTIM), FoundBy::Trace),
-        // Through a file: bisection finds it.
-        (Victim, FILE_VICTIM, Some(FILE_POLLUTER), FoundBy::Bisection),
-        (
-            Polluter,
-            FILE_POLLUTER,
-            Some(FILE_VICTIM),
-            FoundBy::Bisection,
-        ),
+        // Through a file: the trace is silent; the test that ran right before it in a
+        // flipped order is probed first (a pair run), and it is the one.
+        (Victim, FILE_VICTIM, Some(FILE_POLLUTER), FoundBy::Probe),
+        (Polluter, FILE_POLLUTER, Some(FILE_VICTIM), FoundBy::Probe),
         (Brittle, BRITTLE, Some(SETTER), FoundBy::Trace),
         (StateSetter, SETTER, Some(BRITTLE), FoundBy::Trace),
         (Leaker, TEMP_FILE_LEAKER, None, FoundBy::SoloRun),
@@ -126,9 +122,12 @@ fn the_check_finds_every_planted_bug_and_nothing_else() {
     assert!(text(Brittle, BRITTLE).contains("resolved SettingReadNode@df_"));
     assert!(text(LatentAccess, LATENT_READER).contains("TagCreateNode@df_"));
     // Every finding says how to reproduce it, and a pair is reproduced by a pair run.
+    // ... each in a fresh TMPDIR, so what a polluter left in /tmp cannot spoil the next.
     for f in &report.findings {
         assert!(
-            f.reproduce.iter().all(|r| r.command.contains("cargo test")),
+            f.reproduce
+                .iter()
+                .all(|r| r.command.contains("cargo test") && r.command.contains("TMPDIR=$")),
             "{f:?}"
         );
     }
@@ -171,6 +170,202 @@ fn the_check_finds_every_planted_bug_and_nothing_else() {
         report.timing.check_secs,
         report.timing.plain_secs
     );
+}
+
+const MODE_SETTERS: [&str; 3] = [
+    "mode::tests::a_bench_profile_sets_fast_mode",
+    "mode::tests::b_ci_profile_sets_fast_mode",
+    "mode::tests::c_release_profile_sets_fast_mode",
+];
+const MODE_BRITTLE: &str = "mode::tests::reads_the_mode_a_profile_set";
+const PROXY_POLLUTERS: [&str; 2] = [
+    "proxy::tests::a_http_client_uses_the_proxy",
+    "proxy::tests::b_https_client_uses_the_proxy",
+];
+const PROXY_CLEANER: &str = "proxy::tests::c_resets_proxy_settings";
+const PROXY_VICTIM: &str = "proxy::tests::direct_connection_expects_no_proxy";
+
+/// Without a registry trace (the suite shares environment variables and does not use the
+/// toolkit), probing finds every setter, every polluter, and the cleaner.
+#[test]
+fn without_a_trace_probing_finds_every_setter_polluter_and_the_cleaner() {
+    if inside_a_check() {
+        return;
+    }
+    let mut options = options(&workspace().join("tests/planted-env/Cargo.toml"), None);
+    options.seed = Some(11);
+    options.pairs = true;
+    let report = isolation::run(&options).expect("the check runs on the planted env suite");
+    let table = report.render();
+    println!("{table}");
+    use FindingKind::*;
+    let found: BTreeSet<(FindingKind, &str, Option<&str>)> = report
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.test.as_str(), f.related.as_deref()))
+        .collect();
+    let mut expected: BTreeSet<(FindingKind, &str, Option<&str>)> = BTreeSet::new();
+    let brittle = report
+        .findings
+        .iter()
+        .find(|f| f.kind == Brittle)
+        .expect("a brittle finding");
+    expected.insert((Brittle, MODE_BRITTLE, brittle.related.as_deref()));
+    for setter in MODE_SETTERS {
+        expected.insert((StateSetter, setter, Some(MODE_BRITTLE)));
+    }
+    let victim = report
+        .findings
+        .iter()
+        .find(|f| f.kind == Victim)
+        .expect("a victim finding");
+    expected.insert((Victim, PROXY_VICTIM, victim.related.as_deref()));
+    for polluter in PROXY_POLLUTERS {
+        expected.insert((Polluter, polluter, Some(PROXY_VICTIM)));
+    }
+    expected.insert((Cleaner, PROXY_CLEANER, Some(PROXY_VICTIM)));
+    assert_eq!(found, expected, "\n{table}");
+    let sorted = |names: &[String]| {
+        let mut names: Vec<String> = names.to_vec();
+        names.sort();
+        names
+    };
+    assert_eq!(sorted(&brittle.all_related), MODE_SETTERS, "\n{table}");
+    assert_eq!(sorted(&victim.all_related), PROXY_POLLUTERS, "\n{table}");
+    assert!(
+        brittle.summary.contains("any of 3 tests"),
+        "{}",
+        brittle.summary
+    );
+    let cleaner = report.findings.iter().find(|f| f.kind == Cleaner).unwrap();
+    assert!(
+        cleaner.reproduce[0].command.contains(PROXY_CLEANER),
+        "{cleaner:?}"
+    );
+    assert!(report.binaries.iter().all(|b| !b.traced), "no trace here");
+    assert!(
+        table.contains("probing: "),
+        "the runs tried are counted:\n{table}"
+    );
+}
+
+/// Two shards (`--partition 1/2`, `2/2`) and `--merge` give the findings one run gives.
+#[test]
+fn shards_merged_give_the_findings_of_one_run() {
+    if inside_a_check() {
+        return;
+    }
+    let manifest = workspace().join("tests/planted-env/Cargo.toml");
+    let mut one = options(&manifest, None);
+    one.seed = Some(5);
+    let single = isolation::run(&one).expect("one run");
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for part in 1..=2 {
+        let mut shard = one.clone();
+        shard.partition = Some(format!("{part}/2").parse().unwrap());
+        let file = dir.path().join(format!("shard{part}.json"));
+        shard.json = Some(file.clone());
+        let report = isolation::run(&shard).expect("a shard runs");
+        assert!(report.findings.is_empty() && report.partition.is_some());
+        assert!(report.runs.solo < single.runs.solo, "{:?}", report.runs);
+        files.push(file);
+    }
+    let mut merge = options(&manifest, None);
+    merge.merge = files.clone();
+    let merged = isolation::run(&merge).expect("the shards merge");
+    let key = |r: &isolation::Report| {
+        r.findings
+            .iter()
+            .map(|f| {
+                let mut all = f.all_related.clone();
+                all.sort();
+                (f.kind, f.test.clone(), all)
+            })
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(
+        key(&merged),
+        key(&single),
+        "\n{}\n{}",
+        merged.render(),
+        single.render()
+    );
+    assert_eq!(
+        merged.runs.solo, single.runs.solo,
+        "every test ran alone once"
+    );
+    assert_eq!(merged.clean, single.clean);
+
+    // The same shard twice is an error that says what is wrong.
+    merge.merge = vec![files[0].clone(), files[0].clone()];
+    let err = isolation::run(&merge).unwrap_err();
+    assert!(matches!(err, Error::Usage(_)), "{err}");
+    assert!(
+        err.to_string().contains("each of the 2 shards once"),
+        "{err}"
+    );
+}
+
+/// A published crate's own suite (dotenvy 0.15.7, `tests/real/dotenvy`): its unit tests
+/// share environment variables, its integration tests the current directory. As published,
+/// nothing; with one realistic mutation each, exactly the tests it broke, with the right
+/// setter or polluter.
+#[test]
+fn a_real_suite_is_clean_and_each_mutation_gives_exactly_what_it_broke() {
+    if inside_a_check() {
+        return;
+    }
+    const MODULE: &str = "parse::variable_substitution_tests::";
+    let check = |feature: Option<&str>| {
+        let mut options = options(&workspace().join("tests/real/dotenvy/Cargo.toml"), None);
+        options.seed = Some(11);
+        if let Some(feature) = feature {
+            options
+                .cargo_flags
+                .extend(["--features".into(), feature.into()]);
+        }
+        let report = isolation::run(&options).expect("the check runs on dotenvy");
+        let found: BTreeSet<(FindingKind, String, Option<String>)> = report
+            .findings
+            .iter()
+            .map(|f| {
+                let short = |t: &str| t.trim_start_matches(MODULE).to_owned();
+                (f.kind, short(&f.test), f.related.as_deref().map(short))
+            })
+            .collect();
+        (report, found)
+    };
+    use FindingKind::*;
+    let (report, found) = check(None);
+    assert!(found.is_empty(), "{}", report.render());
+    assert_eq!(report.binaries.len(), 3, "{:?}", report.binaries);
+
+    // The test lost the line that sets KEY11: it passes only after the test that sets it.
+    let (report, found) = check(Some("mutant-removed-set"));
+    let brittle = "substitute_variable_env_variable_overrides_dotenv_in_substitution";
+    let setter = "substitute_variable_from_env_variable";
+    let expected: BTreeSet<_> = [
+        (Brittle, brittle.to_owned(), Some(setter.to_owned())),
+        (StateSetter, setter.to_owned(), Some(brittle.to_owned())),
+    ]
+    .into();
+    assert_eq!(found, expected, "{}", report.render());
+
+    // The test leaks KEY2: the three tests that substitute an unset or file-defined KEY2
+    // fail after it, and only those.
+    let (report, found) = check(Some("mutant-leaked-var"));
+    let polluter = "substitute_variable_from_env_variable";
+    let mut expected = BTreeSet::new();
+    for victim in [
+        "consequent_substitutions",
+        "consequent_substitutions_with_one_missing",
+        "substitute_undefined_variables_to_empty_string",
+    ] {
+        expected.insert((Victim, victim.to_owned(), Some(polluter.to_owned())));
+        expected.insert((Polluter, polluter.to_owned(), Some(victim.to_owned())));
+    }
+    assert_eq!(found, expected, "{}", report.render());
 }
 
 #[test]

@@ -1,5 +1,9 @@
-//! One test-binary process: spawned in a process group of its own, its output read as
-//! it comes, killed (with everything it started) when a test runs past the timeout.
+//! The lowest layer: one test-binary process, spawned in a process group of its own, its
+//! output read as it comes, killed (with everything it started) when a test runs past the
+//! timeout; libtest's output and shuffle ([`libtest`]); cargo's build ([`discover`]).
+
+pub(crate) mod discover;
+pub(crate) mod libtest;
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
@@ -9,7 +13,7 @@ use std::sync::{mpsc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::libtest::{self, Event, Outcome};
+use self::libtest::{Event, Outcome};
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -24,7 +28,7 @@ pub(crate) struct Spawn {
 }
 
 /// What one process did.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Ran {
     /// Tests in the order they started.
     pub started: Vec<String>,
@@ -292,15 +296,13 @@ fn describe(status: ExitStatus) -> String {
 }
 
 #[cfg(unix)]
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGABRT => " (SIGABRT: abort)",
-        libc::SIGSEGV => " (SIGSEGV: invalid memory access)",
-        libc::SIGKILL => " (SIGKILL)",
-        libc::SIGTERM => " (SIGTERM)",
-        libc::SIGBUS => " (SIGBUS)",
-        libc::SIGILL => " (SIGILL)",
-        _ => "",
+fn signal_name(signal: i32) -> String {
+    use nix::sys::signal::Signal;
+    match Signal::try_from(signal) {
+        Ok(Signal::SIGABRT) => " (SIGABRT: abort)".into(),
+        Ok(Signal::SIGSEGV) => " (SIGSEGV: invalid memory access)".into(),
+        Ok(signal) => format!(" ({})", signal.as_str()),
+        Err(_) => String::new(),
     }
 }
 
@@ -350,14 +352,13 @@ fn kill_group(child: &mut Child) {
     let _ = child.try_wait();
 }
 
+/// Kills process group `pgid` (the child leads it: it was spawned with `process_group(0)`).
 #[cfg(unix)]
-#[allow(unsafe_code)] // one libc call, see SAFETY
 fn kill_process_group(pgid: i32) {
-    // SAFETY: kill(2) with a negative pid signals the process group the child leads (it was
-    // spawned with `process_group(0)`); it touches no memory of ours.
-    unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
-    }
+    use nix::sys::signal::{killpg, Signal};
+    use nix::unistd::Pid;
+    // Gone already (ESRCH) is what we wanted.
+    let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
 }
 
 #[cfg(all(test, unix))]

@@ -1,16 +1,17 @@
-//! Finding the tests: `cargo test --no-run --message-format=json` for the test binaries,
-//! then `<binary> --list --format terse` for the tests in each.
+//! Finding the tests: `cargo test --no-run --message-format=json` for the test binaries
+//! (read with `cargo_metadata`), then `<binary> --list --format terse` for the tests in each.
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use cargo_metadata::diagnostic::DiagnosticLevel;
+use cargo_metadata::Message;
 
-use super::process::{self, Spawn};
-use super::{Error, Options};
+use super::Spawn;
+use crate::{Error, Options};
 
 /// One test binary and the tests the check looks at in it.
 #[derive(Debug, Clone)]
@@ -94,36 +95,6 @@ impl Binary {
     }
 }
 
-#[derive(Deserialize)]
-struct Message {
-    reason: String,
-    package_id: Option<String>,
-    manifest_path: Option<PathBuf>,
-    target: Option<Target>,
-    profile: Option<Profile>,
-    executable: Option<PathBuf>,
-    message: Option<Diagnostic>,
-    success: Option<bool>,
-    linked_paths: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-struct Target {
-    name: String,
-    kind: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct Profile {
-    test: bool,
-}
-
-#[derive(Deserialize)]
-struct Diagnostic {
-    level: String,
-    rendered: Option<String>,
-}
-
 /// What `cargo test --no-run` built.
 pub(crate) struct Built {
     pub binaries: Vec<Binary>,
@@ -157,52 +128,49 @@ pub(crate) fn build(options: &Options) -> Result<Built, Error> {
     let mut errors: Vec<String> = Vec::new();
     let mut build_ok = None;
     let mut dylib_paths: Vec<PathBuf> = toolchain_libdir(options).into_iter().collect();
-    for line in BufReader::new(child.stdout.take().expect("stdout is piped")).lines() {
-        let Ok(line) = line else { break };
-        let Ok(message) = serde_json::from_str::<Message>(&line) else {
-            continue;
-        };
-        match message.reason.as_str() {
-            "compiler-artifact" => {
-                let (Some(exe), Some(target), Some(profile), Some(id), Some(manifest_path)) = (
-                    message.executable,
-                    message.target,
-                    message.profile,
-                    message.package_id,
-                    message.manifest_path,
-                ) else {
+    let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    for message in Message::parse_stream(stdout) {
+        let Ok(message) = message else { break };
+        match message {
+            Message::CompilerArtifact(artifact) => {
+                let Some(exe) = artifact.executable else {
                     continue;
                 };
-                if !profile.test || binaries.iter().any(|b| b.exe == exe) {
+                let exe = exe.into_std_path_buf();
+                if !artifact.profile.test || binaries.iter().any(|b| b.exe == exe) {
                     continue;
                 }
                 binaries.push(Binary {
                     exe,
-                    package: package_name(&id),
-                    kind: target.kind.first().cloned().unwrap_or_else(|| "lib".into()),
-                    target: target.name,
-                    manifest_path,
+                    package: package_name(&artifact.package_id.repr),
+                    kind: artifact
+                        .target
+                        .kind
+                        .first()
+                        .map_or_else(|| "lib".to_owned(), ToString::to_string),
+                    target: artifact.target.name,
+                    manifest_path: artifact.manifest_path.into_std_path_buf(),
                     tests: Vec::new(),
                     listed: Vec::new(),
                     dylib_paths: Vec::new(),
                 });
             }
-            "build-script-executed" => {
-                for path in message.linked_paths.unwrap_or_default() {
+            Message::BuildScriptExecuted(script) => {
+                for path in script.linked_paths {
                     // `native=/path`, `dependency=/path`, or a bare path.
-                    let path =
-                        PathBuf::from(path.split_once('=').map_or(path.as_str(), |(_, p)| p));
+                    let path = path.as_str();
+                    let path = PathBuf::from(path.split_once('=').map_or(path, |(_, p)| p));
                     if !dylib_paths.contains(&path) {
                         dylib_paths.push(path);
                     }
                 }
             }
-            "compiler-message" => {
-                if let Some(d) = message.message.filter(|d| d.level == "error") {
-                    errors.extend(d.rendered);
-                }
+            Message::CompilerMessage(message)
+                if message.message.level == DiagnosticLevel::Error =>
+            {
+                errors.extend(message.message.rendered);
             }
-            "build-finished" => build_ok = message.success,
+            Message::BuildFinished(finished) => build_ok = Some(finished.success),
             _ => {}
         }
     }
@@ -286,7 +254,7 @@ fn list_with(binary: &Binary, options: &Options, ignored: bool) -> Result<Vec<St
         env_remove: vec![],
         timeout: options.timeout,
     };
-    let ran = process::run_capturing(&spawn).map_err(|e| Error::Listing {
+    let ran = super::run_capturing(&spawn).map_err(|e| Error::Listing {
         binary: binary.label(),
         reason: format!("could not start {}: {e}", binary.exe.display()),
     })?;

@@ -209,39 +209,59 @@ pub(crate) fn shorten(text: &str, max: usize) -> String {
 /// compares every prediction it relies on with the order it then observes, and falls back
 /// to observing when they differ.
 pub(crate) fn shuffled_order(tests: &[&str], seed: u64) -> Vec<usize> {
-    // libtest pads every name before shuffling: `AlignedTestName(Cow<str>, PadNone)`.
-    #[derive(Hash)]
-    #[allow(dead_code)] // mirrors libtest's enum: the variant index is hashed
-    enum TestName<'a> {
-        Static(&'a str),
-        Dyn(String),
-        Aligned(Cow<'a, str>, NamePadding),
+    Shuffler::new(tests).order(seed)
+}
+
+/// [`shuffled_order`] for many seeds over one list: the hash of the names is taken once.
+pub(crate) struct Shuffler {
+    len: usize,
+    extra: u64,
+}
+
+impl Shuffler {
+    pub(crate) fn new(tests: &[&str]) -> Shuffler {
+        // libtest pads every name before shuffling: `AlignedTestName(Cow<str>, PadNone)`.
+        #[derive(Hash)]
+        #[allow(dead_code)] // mirrors libtest's enum: the variant index is hashed
+        enum TestName<'a> {
+            Static(&'a str),
+            Dyn(String),
+            Aligned(Cow<'a, str>, NamePadding),
+        }
+        #[derive(Hash)]
+        #[allow(dead_code)]
+        enum NamePadding {
+            None,
+            OnRight,
+        }
+        let names: Vec<TestName<'_>> = tests
+            .iter()
+            .map(|t| TestName::Aligned(Cow::Borrowed(t), NamePadding::None))
+            .collect();
+        let refs: Vec<&TestName<'_>> = names.iter().collect();
+        Shuffler {
+            len: tests.len(),
+            extra: hash(&refs),
+        }
     }
-    #[derive(Hash)]
-    #[allow(dead_code)]
-    enum NamePadding {
-        None,
-        OnRight,
+
+    /// The order for `seed`, as indexes into the list.
+    pub(crate) fn order(&self, seed: u64) -> Vec<usize> {
+        let mut state = seed;
+        let mut order: Vec<usize> = (0..self.len).collect();
+        for i in 0..order.len() {
+            state = hash(&(state, self.extra));
+            let pick = (state % (order.len() - i) as u64) as usize;
+            order.swap(i, i + pick);
+        }
+        order
     }
-    fn hash<T: Hash>(value: &T) -> u64 {
-        let mut hasher = DefaultHasher::new();
-        value.hash(&mut hasher);
-        hasher.finish()
-    }
-    let names: Vec<TestName<'_>> = tests
-        .iter()
-        .map(|t| TestName::Aligned(Cow::Borrowed(t), NamePadding::None))
-        .collect();
-    let refs: Vec<&TestName<'_>> = names.iter().collect();
-    let extra = hash(&refs);
-    let mut state = seed;
-    let mut order: Vec<usize> = (0..tests.len()).collect();
-    for i in 0..order.len() {
-        state = hash(&(state, extra));
-        let pick = (state % (order.len() - i) as u64) as usize;
-        order.swap(i, i + pick);
-    }
-    order
+}
+
+fn hash<T: Hash>(value: &T) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
 }
 
 #[cfg(test)]

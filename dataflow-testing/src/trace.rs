@@ -5,7 +5,7 @@
 //! file:
 //!
 //! ```text
-//! {"event":"registered","name":"WidgetCreateNode","owner":"df_1","thread":"pollutes","pid":7,"registered_by":"pollutes"}
+//! {"event":"registered","registered_by":"pollutes","name":"WidgetCreateNode","owner":"df_1","thread":"pollutes","pid":7}
 //! {"event":"resolved","name":"WidgetCreateNode","owner":"df_1","thread":"victim","pid":7}
 //! {"event":"unregistered","name":"WidgetCreateNode","owner":"df_1","thread":"pollutes","pid":7}
 //! {"event":"kept","name":"","owner":"df_2","thread":"shares_a_db","pid":7}
@@ -13,9 +13,28 @@
 //!
 //! libtest runs each test on a thread named after the test, so `thread` (and, for a
 //! registration, `registered_by`: the thread that created the owning instance) says which
-//! test did it. The isolation check reads these files back when each run ends.
+//! test did it. The isolation check (crate `dataflow-isolation`) reads these files back
+//! with [`read`], into the same [`TraceEvent`] type this module writes.
+//!
+//! ```
+//! use dataflow_testing::trace::{self, Event, TraceEvent};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("trace.jsonl");
+//! std::fs::write(
+//!     &path,
+//!     r#"{"event":"registered","name":"WidgetCreateNode","owner":"df_1","thread":"a","pid":7,"registered_by":"a"}
+//! {"event":"resolved","name":"WidgetCreateNode","owner":"df_1","thread":"b","pid":7}
+//! "#,
+//! )?;
+//! let events: Vec<TraceEvent> = trace::read(&path)?;
+//! assert_eq!(events[0].event, Event::Registered { registered_by: Some("a".into()) });
+//! assert_eq!(events[1].event, Event::Resolved);
+//! assert_eq!(events[1].thread.as_deref(), Some("b"));
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
@@ -27,12 +46,33 @@ use serde::{Deserialize, Serialize};
 /// The variable that names the trace file.
 pub const TRACE_FILE_ENV: &str = "DATAFLOW_TRACE_FILE";
 
+/// What happened to a registry entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Event {
+    /// The entry was registered.
+    Registered {
+        /// The thread that created the owning instance, when the registry knows it (more
+        /// exact than the event's `thread` when a test registers from a worker thread).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        registered_by: Option<String>,
+    },
+    /// A workflow resolved the entry by name.
+    Resolved,
+    /// The entry was removed.
+    Unregistered,
+    /// The owner is meant to live for the whole process (see [`record_kept`]); the event's
+    /// `name` is empty.
+    Kept,
+}
+
 /// One line of a trace file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceEvent {
-    /// `registered`, `resolved`, `unregistered` or `kept` (an instance meant to live for the
-    /// whole process, see [`record_kept`]).
-    pub event: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: Event,
     /// The node type name, without `@df_<n>`; empty for `kept`.
     pub name: String,
     /// The owner: `df_<n>` or `static`.
@@ -43,10 +83,6 @@ pub struct TraceEvent {
     /// `DATAFLOW_TRACE_FILE` and write to the same file.
     #[serde(default)]
     pub pid: u32,
-    /// For `registered`: the thread that created the owning instance, when the registry
-    /// knows it (more exact than `thread` when a test registers from a worker thread).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registered_by: Option<String>,
 }
 
 /// Installs the trace observer on [`NodeRegistry::global`] when `DATAFLOW_TRACE_FILE` is set;
@@ -54,7 +90,7 @@ pub struct TraceEvent {
 /// it only reads one variable, opens one file and installs the observer.
 ///
 /// The toolkit calls it when a test binary starts, so every test binary that links
-/// `dataflow-testing` can be traced by `cargo xtask isolation-check`.
+/// `dataflow-testing` can be traced by the isolation check (`cargo isolation-check`).
 pub fn install_from_env() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
@@ -92,7 +128,7 @@ pub fn install_from_env() {
 /// entries still count as cross-test access when another test resolves them.
 pub fn record_kept(owner: Owner) {
     if let Some(tracer) = TRACER.get() {
-        tracer.write("kept", "", owner, None);
+        tracer.write(Event::Kept, "", owner);
     }
 }
 
@@ -111,14 +147,13 @@ struct TracerState {
 }
 
 impl Tracer {
-    fn write(&self, event: &str, name: &str, owner: Owner, registered_by: Option<String>) {
+    fn write(&self, event: Event, name: &str, owner: Owner) {
         let line = TraceEvent {
-            event: event.to_owned(),
+            event,
             name: name.to_owned(),
             owner: owner.to_string(),
             thread: std::thread::current().name().map(str::to_owned),
             pid: std::process::id(),
-            registered_by,
         };
         let Ok(mut line) = serde_json::to_string(&line) else {
             return;
@@ -169,22 +204,22 @@ impl Tracer {
 
 impl RegistryObserver for Tracer {
     fn registered(&self, name: &str, owner: Owner) {
-        let creator = self.creator_of(name, owner);
-        self.write("registered", name, owner, creator);
+        let registered_by = self.creator_of(name, owner);
+        self.write(Event::Registered { registered_by }, name, owner);
     }
 
     fn resolved(&self, name: &str, owner: Owner) {
-        self.write("resolved", name, owner, None);
+        self.write(Event::Resolved, name, owner);
     }
 
     fn unregistered(&self, name: &str, owner: Owner) {
-        self.write("unregistered", name, owner, None);
+        self.write(Event::Unregistered, name, owner);
     }
 }
 
 /// Reads a trace file. A missing file is an empty trace (the binary does not link the
 /// toolkit, or registered nothing); a torn last line (a killed process) is skipped.
-pub(crate) fn read(path: &Path) -> io::Result<Vec<TraceEvent>> {
+pub fn read(path: &Path) -> io::Result<Vec<TraceEvent>> {
     let file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -199,156 +234,31 @@ pub(crate) fn read(path: &Path) -> io::Result<Vec<TraceEvent>> {
     Ok(events)
 }
 
-/// One test resolving an entry another test registered.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct Access {
-    /// The test that resolved the entry.
-    pub reader: String,
-    /// The test that registered it.
-    pub writer: String,
-    /// The entry, qualified: `WidgetCreateNode@df_1`.
-    pub entry: String,
-}
-
-/// What one process's trace says.
-#[derive(Debug, Default)]
-pub(crate) struct Summary {
-    /// Entries registered during the run and still there at its end (qualified names),
-    /// except those of instances recorded as kept for the whole process.
-    pub left: BTreeSet<String>,
-    /// Cross-test access, in the order first seen. An instance kept for the whole process
-    /// is shared on purpose (an rstest `#[once]` fixture, a static): reading its entries is
-    /// not an access.
-    pub accesses: Vec<Access>,
-    /// Whether the process wrote any event.
-    pub traced: bool,
-}
-
-impl Summary {
-    /// Summarises the events of process `pid` (all of them if `None`); `is_test` tells
-    /// test names from other thread names.
-    pub(crate) fn of(
-        events: &[TraceEvent],
-        pid: Option<u32>,
-        is_test: impl Fn(&str) -> bool,
-    ) -> Summary {
-        let mut writer_of: HashMap<&str, &str> = HashMap::new();
-        let mut live: BTreeSet<(String, &str)> = BTreeSet::new();
-        let events = || events.iter().filter(|e| pid.is_none_or(|pid| e.pid == pid));
-        // Kept wherever it is recorded: the instance may be read before it is marked.
-        let kept: HashSet<&str> = events()
-            .filter(|e| e.event == "kept")
-            .map(|e| e.owner.as_str())
-            .collect();
-        let mut accesses = Vec::new();
-        let mut seen = HashSet::new();
-        let mut traced = false;
-        for e in events() {
-            traced = true;
-            match e.event.as_str() {
-                "registered" => {
-                    if let Some(test) = e.registered_by.as_deref().or(e.thread.as_deref()) {
-                        writer_of.entry(&e.owner).or_insert(test);
-                    }
-                    live.insert((e.name.clone(), &e.owner));
-                }
-                "unregistered" => {
-                    live.remove(&(e.name.clone(), e.owner.as_str()));
-                }
-                "resolved" if kept.contains(e.owner.as_str()) => {}
-                "resolved" => {
-                    let (Some(reader), Some(writer)) =
-                        (e.thread.as_deref(), writer_of.get(e.owner.as_str()))
-                    else {
-                        continue;
-                    };
-                    if reader != *writer && is_test(reader) && is_test(writer) {
-                        let access = Access {
-                            reader: reader.to_owned(),
-                            writer: (*writer).to_owned(),
-                            entry: qualified(&e.name, &e.owner),
-                        };
-                        if seen.insert(access.clone()) {
-                            accesses.push(access);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        let left = live
-            .into_iter()
-            .filter(|(_, owner)| !kept.contains(owner))
-            .map(|(name, owner)| qualified(&name, owner))
-            .collect();
-        Summary {
-            left,
-            accesses,
-            traced,
-        }
-    }
-}
-
-fn qualified(name: &str, owner: &str) -> String {
-    if owner == "static" {
-        name.to_owned()
-    } else {
-        format!("{name}@{owner}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ev(event: &str, name: &str, owner: &str, thread: &str) -> TraceEvent {
-        TraceEvent {
-            event: event.into(),
-            name: name.into(),
-            owner: owner.into(),
-            thread: Some(thread.into()),
-            pid: 1,
-            registered_by: None,
-        }
-    }
-
     #[test]
-    fn a_summary_finds_what_was_left_and_who_read_whose_entries() {
-        let mut reg = ev("registered", "WCreate", "df_1", "tokio-runtime-worker");
-        reg.registered_by = Some("polluter".into());
-        let events = vec![
-            reg,
-            ev("registered", "Own", "df_2", "victim"),
-            ev("resolved", "WCreate", "df_1", "victim"),
-            ev("resolved", "WCreate", "df_1", "victim"),
-            ev("resolved", "Own", "df_2", "victim"),
-            ev("resolved", "Builtin", "static", "victim"),
-            ev("resolved", "WCreate", "df_1", "main"),
-            ev("unregistered", "Own", "df_2", "victim"),
-            ev("registered", "Kept", "df_3", "sharer"),
-            ev("resolved", "Kept", "df_3", "victim"),
-            ev("kept", "", "df_3", "sharer"),
-            ev("resolved", "Kept", "df_3", "victim"),
-            TraceEvent {
-                pid: 2,
-                ..ev("registered", "Child", "df_1", "main")
+    fn events_keep_the_line_format_of_the_trace() {
+        let event = TraceEvent {
+            event: Event::Registered {
+                registered_by: Some("setter".into()),
             },
-        ];
-        let summary = Summary::of(&events, Some(1), |t| t != "main");
+            name: "WidgetCreateNode".into(),
+            owner: "df_1".into(),
+            thread: Some("tokio-runtime-worker".into()),
+            pid: 7,
+        };
+        let line = serde_json::to_string(&event).unwrap();
         assert_eq!(
-            summary.left.iter().collect::<Vec<_>>(),
-            ["WCreate@df_1"],
-            "kept instances are not leaks"
+            line,
+            r#"{"event":"registered","registered_by":"setter","name":"WidgetCreateNode","owner":"df_1","thread":"tokio-runtime-worker","pid":7}"#
         );
-        assert_eq!(
-            summary.accesses,
-            [Access {
-                reader: "victim".into(),
-                writer: "polluter".into(),
-                entry: "WCreate@df_1".into(),
-            }],
-            "reading a kept instance's entries is sharing by design"
-        );
+        assert_eq!(serde_json::from_str::<TraceEvent>(&line).unwrap(), event);
+        let kept: TraceEvent =
+            serde_json::from_str(r#"{"event":"kept","name":"","owner":"df_2","thread":null}"#)
+                .unwrap();
+        assert_eq!((kept.event, kept.pid), (Event::Kept, 0));
     }
 
     #[test]

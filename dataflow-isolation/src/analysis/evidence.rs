@@ -1,0 +1,124 @@
+//! The evidence about one binary: every run of it, and what each test did alone.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::process::libtest::Outcome;
+use crate::runner::RunResult;
+
+/// Every run of one binary.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Evidence {
+    /// The suite as `cargo test` runs it.
+    pub plain: RunResult,
+    /// A run of no test: what the binary leaves behind by itself.
+    pub baseline: Option<RunResult>,
+    /// Each test alone.
+    pub solo: BTreeMap<String, RunResult>,
+    /// The suite one test at a time: forward, shuffles, reverse.
+    pub orders: Vec<RunResult>,
+}
+
+impl Evidence {
+    pub(crate) fn new(plain: RunResult) -> Evidence {
+        Evidence {
+            plain,
+            baseline: None,
+            solo: BTreeMap::new(),
+            orders: Vec::new(),
+        }
+    }
+
+    /// Whether any run wrote a registry trace.
+    pub(crate) fn traced(&self) -> bool {
+        std::iter::once(&self.plain)
+            .chain(self.solo.values())
+            .chain(&self.orders)
+            .any(|run| run.segments.iter().any(|s| s.trace.traced))
+    }
+
+    /// How `test` ended alone (a run that never got to it counts as a crash).
+    pub(crate) fn solo_outcome(&self, test: &str) -> Outcome {
+        match self.solo.get(test) {
+            Some(run) => run
+                .outcome(test)
+                .cloned()
+                .unwrap_or_else(|| Outcome::Crashed {
+                    status: format!(
+                        "the test never started: {}",
+                        run.segments
+                            .first()
+                            .map_or("no process", |s| s.ran.status.as_str())
+                    ),
+                }),
+            None => Outcome::Crashed {
+                status: "not run".into(),
+            },
+        }
+    }
+
+    /// What `test` left behind when it ran alone, beyond what the binary leaves by itself.
+    pub(crate) fn left_by(&self, test: &str) -> Left {
+        let Some(run) = self.solo.get(test) else {
+            return Left::default();
+        };
+        // A killed or crashed process cannot clean up: not a leak of the test's making.
+        if run.segments.iter().any(|s| !s.ran.finished) {
+            return Left::default();
+        }
+        let baseline_registry: BTreeSet<&String> = self
+            .baseline
+            .iter()
+            .flat_map(|b| b.segments.iter().flat_map(|s| s.trace.left.iter()))
+            .collect();
+        let baseline_files: BTreeSet<&String> = self
+            .baseline
+            .iter()
+            .flat_map(|b| b.files_left.iter())
+            .collect();
+        Left {
+            registry: run
+                .segments
+                .iter()
+                .flat_map(|s| s.trace.left.iter())
+                .filter(|e| !baseline_registry.contains(e))
+                .cloned()
+                .collect(),
+            files: run
+                .files_left
+                .iter()
+                .filter(|f| !baseline_files.contains(f))
+                .cloned()
+                .collect(),
+            databases: run.databases_left.clone(),
+        }
+    }
+}
+
+/// What a test left behind.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Left {
+    /// Registry entries, qualified (`WidgetCreateNode@df_1`).
+    pub registry: Vec<String>,
+    /// Entries of its temporary directory.
+    pub files: Vec<String>,
+    /// Databases on the test server.
+    pub databases: Vec<String>,
+}
+
+impl Left {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.registry.is_empty() && self.files.is_empty() && self.databases.is_empty()
+    }
+}
+
+/// The tests of a binary that left state behind alone.
+pub(crate) fn leaving_state(evidence: &Evidence) -> HashSet<String> {
+    evidence
+        .solo
+        .keys()
+        .filter(|test| !evidence.left_by(test).is_empty())
+        .cloned()
+        .collect()
+}
