@@ -55,11 +55,13 @@ impl Server {
     pub(crate) fn from_env() -> Option<Result<Server>> {
         type Failure = (String, ServerProblem, String);
         static SERVER: OnceLock<Option<std::result::Result<Server, Failure>>> = OnceLock::new();
-        let var = [POSTGRES_ENV, MYSQL_ENV]
-            .into_iter()
-            .find(|var| std::env::var(var).is_ok_and(|v| !v.trim().is_empty()))?;
+        let set = |var| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
+        let (var, note) = choose_server(set(POSTGRES_ENV).is_some(), set(MYSQL_ENV).is_some())?;
         let found = SERVER.get_or_init(|| {
             let url = std::env::var(var).ok()?;
+            if let Some(note) = note {
+                eprintln!("dataflow-testing: {note}");
+            }
             Some(
                 Server::connect(var, url.trim())
                     .map_err(|(problem, reason)| (url.clone(), problem, reason)),
@@ -90,6 +92,21 @@ impl Server {
                     "not a postgres:// or mysql:// URL".to_owned(),
                 )
             })?;
+        let expected = if var == MYSQL_ENV {
+            Backend::MySql
+        } else {
+            Backend::Postgres
+        };
+        if backend != expected {
+            let (given, right) = match backend {
+                Backend::Postgres => ("a PostgreSQL", POSTGRES_ENV),
+                _ => ("a MySQL/MariaDB", MYSQL_ENV),
+            };
+            return Err((
+                ServerProblem::BadUrl,
+                format!("{given} URL in {var}; name that server with {right}"),
+            ));
+        }
         let owned = url.replacen("mariadb://", "mysql://", 1);
         let failed = |e: sqlx::Error| (ServerProblem::of(&e), connect_error(e));
         let admin = rt::block_on(async move {
@@ -342,6 +359,23 @@ pub(crate) fn drop_process_databases() {
     }
 }
 
+/// Which variable names the test server, and what to print about the choice: PostgreSQL
+/// when both are set (the note says so, and how to pick MySQL instead).
+fn choose_server(postgres: bool, mysql: bool) -> Option<(&'static str, Option<String>)> {
+    match (postgres, mysql) {
+        (true, true) => Some((
+            POSTGRES_ENV,
+            Some(format!(
+                "both {POSTGRES_ENV} and {MYSQL_ENV} are set: test databases go to \
+                 PostgreSQL (unset {POSTGRES_ENV} to use the MySQL server)"
+            )),
+        )),
+        (true, false) => Some((POSTGRES_ENV, None)),
+        (false, true) => Some((MYSQL_ENV, None)),
+        (false, false) => None,
+    }
+}
+
 fn connect_error(e: sqlx::Error) -> String {
     match e {
         sqlx::Error::PoolTimedOut => "no connection within 5 s".to_owned(),
@@ -383,36 +417,21 @@ pub(crate) fn fingerprint(backend: Backend, schemas: &[ModelSchema]) -> u64 {
     hash & 0x7fff_ffff_ffff_ffff
 }
 
-/// `url` with its database (path) replaced by `name`.
+/// `url` with its database (path) replaced by `name`; the rest (user, password, host,
+/// port, parameters) kept as it is.
 pub(crate) fn with_database(url: &str, name: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, query) = match rest.split_once('/') {
-        Some((authority, path)) => (authority, path.split_once('?').map(|(_, q)| q)),
-        None => match rest.split_once('?') {
-            Some((authority, query)) => (authority, Some(query)),
-            None => (rest, None),
-        },
-    };
-    match query {
-        Some(query) => format!("{scheme}://{authority}/{name}?{query}"),
-        None => format!("{scheme}://{authority}/{name}"),
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.set_path(&format!("/{name}"));
+            parsed.into()
+        }
+        Err(_) => url.to_owned(),
     }
 }
 
-/// The URL with any password replaced by `***`.
+/// The URL with any password replaced by `***` (the core crate's rule).
 pub(crate) fn redact(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((userinfo, host)) if userinfo.contains(':') => {
-                let user = userinfo.split(':').next().unwrap_or_default();
-                format!("{scheme}://{user}:***@{host}")
-            }
-            _ => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
+    dataflow::__private::redact(url)
 }
 
 #[cfg(test)]
@@ -443,7 +462,17 @@ mod tests {
             "mysql://root@h/x?ssl-mode=disabled"
         );
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+        assert_eq!(
+            with_database("postgres://u:p%40ss@[::1]:5432/db?sslmode=disable", "x"),
+            "postgres://u:p%40ss@[::1]:5432/x?sslmode=disable"
+        );
         assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+        // A password with an `@` in it is hidden whole.
+        assert_eq!(redact("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact("mysql://root:pw@h/test?ssl-mode=disabled"),
+            "mysql://root:***@h/test?ssl-mode=disabled"
+        );
     }
 
     /// The test server the environment names, if any (these tests skip without one).
@@ -522,6 +551,38 @@ mod tests {
         };
         assert_eq!(problem(&e), ServerProblem::Permission, "{e}");
         assert!(!e.to_string().contains("Start the server"), "{e}");
+    }
+
+    #[test]
+    fn both_variables_set_is_a_printed_choice_of_postgres() {
+        assert_eq!(choose_server(false, false), None);
+        assert_eq!(choose_server(true, false), Some((POSTGRES_ENV, None)));
+        assert_eq!(choose_server(false, true), Some((MYSQL_ENV, None)));
+        let (var, note) = choose_server(true, true).unwrap();
+        assert_eq!(var, POSTGRES_ENV);
+        let note = note.unwrap();
+        assert!(note.contains("test databases go to PostgreSQL"), "{note}");
+        assert!(note.contains("unset DATAFLOW_TEST_POSTGRES_URL"), "{note}");
+    }
+
+    #[test]
+    fn a_url_in_the_other_servers_variable_is_a_clear_error() {
+        let (problem, reason) = Server::connect(POSTGRES_ENV, "mysql://root@127.0.0.1:1/test")
+            .err()
+            .expect("a MySQL URL in the PostgreSQL variable");
+        assert_eq!(problem, ServerProblem::BadUrl);
+        assert!(
+            reason.contains("name that server with DATAFLOW_TEST_MYSQL_URL"),
+            "{reason}"
+        );
+        let (problem, reason) = Server::connect(MYSQL_ENV, "postgres://u@127.0.0.1:1/db")
+            .err()
+            .expect("a PostgreSQL URL in the MySQL variable");
+        assert_eq!(problem, ServerProblem::BadUrl);
+        assert!(
+            reason.contains("with DATAFLOW_TEST_POSTGRES_URL"),
+            "{reason}"
+        );
     }
 
     #[test]
