@@ -78,7 +78,7 @@ pub use crate::fixtures::{dataflow_db, temp_database};
 pub use crate::guard::{GuardOptions, LeakCheck, TestDataFlow};
 pub use crate::leak::{assert_registry_empty, keep_for_process};
 pub use crate::owner::run_token;
-pub use crate::server::{MYSQL_ENV, POSTGRES_ENV};
+pub use crate::server::{drop_unused_templates, MYSQL_ENV, POSTGRES_ENV};
 pub use crate::snapshot::{registry_snapshot, RegistrySnapshot, SnapshotEntry, SnapshotScope};
 
 /// Waits until the server databases of finished tests are dropped. Guards drop them in the
