@@ -161,3 +161,81 @@ fn an_unreachable_server_is_told_to_start() {
         .expect("not a server URL");
     assert_eq!(problem, ServerProblem::BadUrl);
 }
+
+#[test]
+fn a_template_left_half_built_by_a_killed_builder_is_built_again() {
+    use dataflow::FieldType;
+    let Some(server) = server() else { return };
+    let model = |name: &str| {
+        ModelSchema::new(format!("{name}{}", crate::owner::run_token()))
+            .field("id", FieldType::String)
+    };
+    let schemas = [model("HalfA"), model("HalfB")];
+    let template = format!(
+        "{TEMPLATE_PREFIX}{:016x}",
+        fingerprint(server.backend, &schemas)
+    );
+    // What a builder killed half-way leaves: on PostgreSQL a `_building` database (the
+    // template appears only by its rename), on MariaDB a template with one table of two.
+    let half = match server.backend {
+        Backend::Postgres => format!("{template}_building"),
+        _ => template.clone(),
+    };
+    let table = schemas[0].table();
+    server
+        .execute(vec![
+            format!("CREATE DATABASE {half}"),
+            match server.backend {
+                Backend::Postgres => "SELECT 1".to_owned(),
+                _ => format!("CREATE TABLE {half}.`{table}` (`id` VARCHAR(10))"),
+            },
+        ])
+        .unwrap();
+    let built = server.template(&schemas).unwrap();
+    assert_eq!(built, template);
+    let name = test_database_name();
+    server.create_from_template(&name, &schemas).unwrap();
+    let tables: Vec<String> = {
+        let admin = server.admin.clone();
+        let name = name.clone();
+        let url = server.url_of(&name);
+        rt::block_on(async move {
+            match admin {
+                AdminPool::Postgres(_) => {
+                    let options: PgConnectOptions = url.parse().unwrap();
+                    let mut conn = options.connect().await.unwrap();
+                    let tables = sqlx::query_scalar(
+                        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' \
+                         ORDER BY 1",
+                    )
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+                    sqlx::Connection::close(conn).await.unwrap();
+                    tables
+                }
+                AdminPool::MySql(pool) => sqlx::query_scalar(
+                    "SELECT table_name FROM information_schema.tables \
+                     WHERE table_schema = ? ORDER BY 1",
+                )
+                .bind(&name)
+                .fetch_all(&pool)
+                .await
+                .unwrap(),
+            }
+        })
+    };
+    let mut expected: Vec<String> = schemas.iter().map(|s| s.table().to_owned()).collect();
+    expected.sort();
+    assert_eq!(tables, expected);
+    assert!(server
+        .databases(&format!("{template}_"))
+        .unwrap()
+        .is_empty());
+    server.drop_database(&name).unwrap();
+    let drop = |db: &str| match server.backend {
+        Backend::Postgres => format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        _ => format!("DROP DATABASE IF EXISTS {db}"),
+    };
+    server.execute(vec![drop(&template)]).unwrap();
+}
