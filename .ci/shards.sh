@@ -5,6 +5,11 @@
 #
 #   .ci/shards.sh postgres|mysql
 #
+# The server must not be in use by another test run meanwhile (the checks count every test
+# database on it). SHARDS_POSTGRES_URL / SHARDS_MYSQL_URL name another server than .ci/run's.
+# With SHARDS_FRESH_TEMPLATES=1 the script first drops every template (`dftpl_*`) on the
+# server, so that the first round's shards build the same templates at once.
+#
 # 1. ROUNDS rounds of SHARDS shards at once: every shard passes; afterwards no test database,
 #    no temporary directory and no lease file is left.
 # 2. A shard killed with SIGKILL mid-run while the others run: the others pass; then a next
@@ -21,15 +26,27 @@ ROUNDS=${ROUNDS:-3}
 case "${1:-}" in
     postgres)
         var=DATAFLOW_TEST_POSTGRES_URL unset_var=DATAFLOW_TEST_MYSQL_URL
-        url=postgres://postgres@127.0.0.1:5432/postgres
+        url=${SHARDS_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
         # Test databases of the token scheme: dftest_<13 base36 characters>_...
-        databases() { psql -h 127.0.0.1 -U postgres -tAc \
+        drop_templates() {
+            for db in $(psql "$url" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'dftpl\_%'"); do
+                psql "$url" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+            done
+        }
+        databases() { psql "$url" -tAc \
             "SELECT datname FROM pg_database WHERE datname ~ '^dftest_[0-9a-z]{13}_' ORDER BY 1"; }
         ;;
     mysql)
         var=DATAFLOW_TEST_MYSQL_URL unset_var=DATAFLOW_TEST_POSTGRES_URL
-        url=mysql://root@127.0.0.1:3306/test
-        databases() { mysql -h 127.0.0.1 -u root -N -e \
+        url=${SHARDS_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
+        [[ $url =~ ^mysql://([^@:/]+)@([^:/]+)(:([0-9]+))?/ ]] || { echo "$url: expected mysql://user@host[:port]/db" >&2; exit 64; }
+        my_args=(-u "${BASH_REMATCH[1]}" -h "${BASH_REMATCH[2]}" -P "${BASH_REMATCH[4]:-3306}")
+        drop_templates() {
+            for db in $(mysql "${my_args[@]}" -N -e "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'dftpl\_%'"); do
+                mysql "${my_args[@]}" -e "DROP DATABASE IF EXISTS $db"
+            done
+        }
+        databases() { mysql "${my_args[@]}" -N -e \
             "SELECT schema_name FROM information_schema.schemata
              WHERE schema_name REGEXP '^dftest_[0-9a-z]{13}_' ORDER BY 1"; }
         ;;
@@ -69,6 +86,7 @@ leftovers() {
     fi
 }
 
+[ "${SHARDS_FRESH_TEMPLATES:-}" = 1 ] && drop_templates
 runs=0 passed=0
 for round in $(seq 1 "$ROUNDS"); do
     pids=()

@@ -41,8 +41,11 @@
 //! - Backends: SQLite by default; with `DATAFLOW_TEST_POSTGRES_URL` or
 //!   `DATAFLOW_TEST_MYSQL_URL` set, each test gets its own database on that server, cloned
 //!   from a template built once per schema and dropped afterwards. Databases left by a
-//!   killed run are dropped by the next run. [`Isolation::Transaction`] runs a PostgreSQL
-//!   test inside a transaction that is rolled back instead.
+//!   killed run are dropped by the next run, and many machines may share one server: names
+//!   carry the process's [`run_token`], and a lock named after it on the server tells the
+//!   next run's sweep whether the owner lives. A server that cannot be used is an
+//!   [`Error::Server`] whose [`ServerProblem`] says why. [`Isolation::Transaction`] runs a
+//!   PostgreSQL test inside a transaction that is rolled back instead.
 //! - Leak checks: per guarded test (exact under parallel threads), global
 //!   ([`assert_registry_empty`]), and at exit: when this crate is linked into a test binary,
 //!   the binary fails if registry entries remain when it exits, listing each with its test
@@ -81,7 +84,7 @@ pub use crate::fixtures::{dataflow_db, temp_database};
 pub use crate::guard::{GuardOptions, LeakCheck, TestDataFlow};
 pub use crate::leak::{assert_registry_empty, keep_for_process, REGISTRY_SERIAL_KEY};
 pub use crate::owner::run_token;
-pub use crate::server::{MYSQL_ENV, POSTGRES_ENV};
+pub use crate::server::{drop_unused_templates, MYSQL_ENV, POSTGRES_ENV};
 pub use crate::snapshot::{
     registry_snapshot, snapshot_settings, RegistrySnapshot, SnapshotEntry, SnapshotScope,
 };

@@ -98,4 +98,10 @@ pub mod __private {
     pub fn tables_exist(db: &crate::DataFlow) {
         db.assume_tables_exist();
     }
+
+    /// For `dataflow-testing`: `url` with its password replaced by `***`, the one rule both
+    /// crates print URLs by.
+    pub fn redact(url: &str) -> String {
+        crate::db::url::redact(url)
+    }
 }

@@ -9,7 +9,10 @@
 //! itself; templates are `dftpl_<fingerprint>`.
 
 mod lease;
+mod prune;
 mod template;
+
+pub use prune::drop_unused_templates;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -55,11 +58,13 @@ impl Server {
     pub(crate) fn from_env() -> Option<Result<Server>> {
         type Failure = (String, ServerProblem, String);
         static SERVER: OnceLock<Option<std::result::Result<Server, Failure>>> = OnceLock::new();
-        let var = [POSTGRES_ENV, MYSQL_ENV]
-            .into_iter()
-            .find(|var| std::env::var(var).is_ok_and(|v| !v.trim().is_empty()))?;
+        let set = |var| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
+        let (var, note) = choose_server(set(POSTGRES_ENV).is_some(), set(MYSQL_ENV).is_some())?;
         let found = SERVER.get_or_init(|| {
             let url = std::env::var(var).ok()?;
+            if let Some(note) = note {
+                eprintln!("dataflow-testing: {note}");
+            }
             Some(
                 Server::connect(var, url.trim())
                     .map_err(|(problem, reason)| (url.clone(), problem, reason)),
@@ -90,6 +95,21 @@ impl Server {
                     "not a postgres:// or mysql:// URL".to_owned(),
                 )
             })?;
+        let expected = if var == MYSQL_ENV {
+            Backend::MySql
+        } else {
+            Backend::Postgres
+        };
+        if backend != expected {
+            let (given, right) = match backend {
+                Backend::Postgres => ("a PostgreSQL", POSTGRES_ENV),
+                _ => ("a MySQL/MariaDB", MYSQL_ENV),
+            };
+            return Err((
+                ServerProblem::BadUrl,
+                format!("{given} URL in {var}; name that server with {right}"),
+            ));
+        }
         let owned = url.replacen("mariadb://", "mysql://", 1);
         let failed = |e: sqlx::Error| (ServerProblem::of(&e), connect_error(e));
         let admin = rt::block_on(async move {
@@ -342,6 +362,23 @@ pub(crate) fn drop_process_databases() {
     }
 }
 
+/// Which variable names the test server, and what to print about the choice: PostgreSQL
+/// when both are set (the note says so, and how to pick MySQL instead).
+fn choose_server(postgres: bool, mysql: bool) -> Option<(&'static str, Option<String>)> {
+    match (postgres, mysql) {
+        (true, true) => Some((
+            POSTGRES_ENV,
+            Some(format!(
+                "both {POSTGRES_ENV} and {MYSQL_ENV} are set: test databases go to \
+                 PostgreSQL (unset {POSTGRES_ENV} to use the MySQL server)"
+            )),
+        )),
+        (true, false) => Some((POSTGRES_ENV, None)),
+        (false, true) => Some((MYSQL_ENV, None)),
+        (false, false) => None,
+    }
+}
+
 fn connect_error(e: sqlx::Error) -> String {
     match e {
         sqlx::Error::PoolTimedOut => "no connection within 5 s".to_owned(),
@@ -383,157 +420,22 @@ pub(crate) fn fingerprint(backend: Backend, schemas: &[ModelSchema]) -> u64 {
     hash & 0x7fff_ffff_ffff_ffff
 }
 
-/// `url` with its database (path) replaced by `name`.
+/// `url` with its database (path) replaced by `name`; the rest (user, password, host,
+/// port, parameters) kept as it is.
 pub(crate) fn with_database(url: &str, name: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, query) = match rest.split_once('/') {
-        Some((authority, path)) => (authority, path.split_once('?').map(|(_, q)| q)),
-        None => match rest.split_once('?') {
-            Some((authority, query)) => (authority, Some(query)),
-            None => (rest, None),
-        },
-    };
-    match query {
-        Some(query) => format!("{scheme}://{authority}/{name}?{query}"),
-        None => format!("{scheme}://{authority}/{name}"),
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.set_path(&format!("/{name}"));
+            parsed.into()
+        }
+        Err(_) => url.to_owned(),
     }
 }
 
-/// The URL with any password replaced by `***`.
+/// The URL with any password replaced by `***` (the core crate's rule).
 pub(crate) fn redact(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((userinfo, host)) if userinfo.contains(':') => {
-                let user = userinfo.split(':').next().unwrap_or_default();
-                format!("{scheme}://{user}:***@{host}")
-            }
-            _ => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
+    dataflow::__private::redact(url)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_names_carry_marker_and_token() {
-        let name = test_database_name();
-        let token = crate::owner::run_token();
-        assert!(name.starts_with(&format!("dftest_{token}_")), "{name}");
-        assert_eq!(lease::owner_token(&name), Some(token));
-        assert!(name.len() <= 63);
-        assert!(
-            name.ends_with("database_names_carry_marker_and_token"),
-            "{name}"
-        );
-    }
-
-    #[test]
-    fn urls_get_their_database_replaced() {
-        assert_eq!(
-            with_database("postgres://u@h:5432/postgres", "x"),
-            "postgres://u@h:5432/x"
-        );
-        assert_eq!(
-            with_database("mysql://root@h/test?ssl-mode=disabled", "x"),
-            "mysql://root@h/x?ssl-mode=disabled"
-        );
-        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
-        assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
-    }
-
-    /// The test server the environment names, if any (these tests skip without one).
-    fn server() -> Option<Server> {
-        Server::from_env().map(|server| server.expect("the test server is reachable"))
-    }
-
-    fn problem(e: &Error) -> ServerProblem {
-        match e {
-            Error::Server { problem, .. } => *problem,
-            other => panic!("not a server error: {other}"),
-        }
-    }
-
-    #[test]
-    fn a_name_collision_is_told_as_such() {
-        let Some(server) = server() else { return };
-        let name = test_database_name();
-        server.create_empty(&name).unwrap();
-        let _drop = scopeguard::guard((), |()| server.drop_database(&name).unwrap());
-        let e = server.create_empty(&name).unwrap_err();
-        assert_eq!(problem(&e), ServerProblem::NameTaken, "{e}");
-        let text = e.to_string();
-        assert!(text.contains("exists already"), "{text}");
-        assert!(!text.contains("Start the server"), "{text}");
-    }
-
-    #[test]
-    fn a_user_who_may_not_create_databases_is_told_so() {
-        let Some(server) = server() else { return };
-        let role = format!("dfnocreate_{}", crate::owner::run_token());
-        let url = url::Url::parse(&server.url).unwrap();
-        let mut limited = url.clone();
-        limited.set_username(&role).unwrap();
-        let _ = limited.set_password(None);
-        let e = match server.backend {
-            Backend::Postgres => {
-                // A role that may log in, but not create databases.
-                server
-                    .execute(vec![format!("CREATE ROLE {role} LOGIN")])
-                    .unwrap();
-                let _drop = scopeguard::guard((), |()| {
-                    server.execute(vec![format!("DROP ROLE {role}")]).unwrap()
-                });
-                let limited = Server::connect(POSTGRES_ENV, limited.as_str()).unwrap();
-                let e = limited.create_empty(&test_database_name()).unwrap_err();
-                // Its sessions end before the role goes.
-                if let AdminPool::Postgres(pool) = &limited.admin {
-                    rt::block_on({
-                        let pool = pool.clone();
-                        async move { pool.close().await }
-                    });
-                }
-                e
-            }
-            _ => {
-                // A user without any privilege cannot even use the database in the URL.
-                server
-                    .execute(vec![format!("CREATE USER '{role}'@'%'")])
-                    .unwrap();
-                let _drop = scopeguard::guard((), |()| {
-                    server
-                        .execute(vec![format!("DROP USER '{role}'@'%'")])
-                        .unwrap()
-                });
-                let (problem, reason) = Server::connect(MYSQL_ENV, limited.as_str())
-                    .err()
-                    .expect("the user may not connect");
-                Error::Server {
-                    var: MYSQL_ENV,
-                    url: limited.to_string(),
-                    problem,
-                    reason,
-                }
-            }
-        };
-        assert_eq!(problem(&e), ServerProblem::Permission, "{e}");
-        assert!(!e.to_string().contains("Start the server"), "{e}");
-    }
-
-    #[test]
-    fn an_unreachable_server_is_told_to_start() {
-        // Nothing listens on port 1.
-        let (problem, reason) = Server::connect(POSTGRES_ENV, "postgres://u@127.0.0.1:1/db")
-            .err()
-            .expect("nothing listens");
-        assert_eq!(problem, ServerProblem::Unreachable, "{reason}");
-        let (problem, _) = Server::connect(POSTGRES_ENV, "sqlite://x.db")
-            .err()
-            .expect("not a server URL");
-        assert_eq!(problem, ServerProblem::BadUrl);
-    }
-}
+mod tests;

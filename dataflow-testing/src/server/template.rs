@@ -43,6 +43,7 @@ impl Server {
             }
         })
         .map_err(|e| self.fail(&format!("building template {name}"), e))?;
+        self.mark_used(&name);
         built.insert(name.clone());
         Ok(name)
     }

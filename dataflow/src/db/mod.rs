@@ -385,18 +385,9 @@ impl Store {
 }
 
 fn mysql_location(options: &MySqlConnectOptions) -> String {
-    // MySqlConnectOptions has no host getter in sqlx 0.8; its Debug output has both fields.
-    let debug = format!("{options:?}");
-    let field = |name: &str| {
-        debug
-            .split(&format!("{name}: "))
-            .nth(1)
-            .and_then(|rest| rest.split([',', ' ']).next())
-            .map(|v| v.trim_matches('"').to_owned())
-    };
-    match (field("host"), field("port")) {
-        (Some(host), Some(port)) => format!("{host}:{port}"),
-        _ => "the MySQL server".to_owned(),
+    match options.get_socket() {
+        Some(socket) => socket.display().to_string(),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
     }
 }
 
@@ -519,6 +510,19 @@ mod tests {
             transaction: false,
         };
         Store::open(url::parse("sqlite::memory:").unwrap(), &settings)
+    }
+
+    #[test]
+    fn a_mysql_location_is_its_host_and_port_or_its_socket() {
+        use std::str::FromStr;
+        let at = |url: &str| mysql_location(&MySqlConnectOptions::from_str(url).unwrap());
+        assert_eq!(at("mysql://root@db.example:3307/test"), "db.example:3307");
+        assert_eq!(at("mysql://root@db.example/test"), "db.example:3306");
+        assert_eq!(at("mysql://root:p,w@[::1]:3306/test"), "[::1]:3306");
+        assert_eq!(
+            at("mysql://root@localhost/test?socket=/run/mysqld/mysqld.sock"),
+            "/run/mysqld/mysqld.sock"
+        );
     }
 
     fn sql(text: &str) -> SqlQuery {
