@@ -161,6 +161,42 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A write that would give two rows the same value of a unique key (the primary key or
+    /// a `#[dataflow(unique)]` constraint). The write changed nothing.
+    #[error("{model}: another row already has this {} (unique constraint `{constraint}`)", field_list(.fields))]
+    UniqueViolation {
+        /// The model name.
+        model: String,
+        /// The constraint's name, e.g. `users_email_key` or `users_pkey`.
+        constraint: String,
+        /// The fields of the constraint, in order.
+        fields: Vec<String>,
+    },
+
+    /// Raw SQL given a different number of parameters than it has placeholders.
+    #[error("SQL statement `{sql}` has {expected} parameter placeholder(s) but {given} parameter(s) were given")]
+    SqlParameters {
+        /// The statement (cut to a readable length).
+        sql: String,
+        /// How many placeholders the statement has.
+        expected: usize,
+        /// How many parameters were given.
+        given: usize,
+    },
+
+    /// Raw SQL that the database refused (a syntax error, an unknown table, ...), or a
+    /// result column whose type raw SQL cannot turn into JSON.
+    #[error("SQL statement `{sql}` failed: {reason}")]
+    Sql {
+        /// The statement (cut to a readable length).
+        sql: String,
+        /// What the database (or the decoder) said.
+        reason: String,
+        /// The driver's error, when there is one.
+        #[source]
+        source: Option<sqlx::Error>,
+    },
+
     /// Any other invalid parameter.
     #[error("invalid parameter `{param}`: {reason}")]
     InvalidParameter {
@@ -227,6 +263,20 @@ fn expected_list(expected: &[String]) -> String {
     }
 }
 
+fn field_list(fields: &[String]) -> String {
+    match fields {
+        [] => "value".to_owned(),
+        [one] => format!("`{one}`"),
+        many => format!(
+            "combination of {}",
+            many.iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 fn suggestion_list(suggestions: &[String]) -> String {
     match suggestions {
         [] => String::new(),
@@ -272,6 +322,19 @@ impl Error {
             reason: reason.into(),
         }
     }
+}
+
+/// SQL text for an error message: one line, cut to a readable length.
+pub(crate) fn short_sql(sql: &str) -> String {
+    let line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.len() <= 120 {
+        return line;
+    }
+    let cut = (0..=117)
+        .rev()
+        .find(|i| line.is_char_boundary(*i))
+        .unwrap_or(0);
+    format!("{}...", &line[..cut])
 }
 
 /// A JSON value rendered for an error message, cut to a readable length.

@@ -65,7 +65,9 @@ mod workflow;
 pub use crate::db::Backend;
 pub use crate::error::{Error, Result, WorkflowProblem};
 pub use crate::instance::{DataFlow, DataFlowBuilder};
-pub use crate::model::{table_name, validate_identifier, FieldDef, FieldType, Model, ModelSchema};
+pub use crate::model::{
+    table_name, validate_identifier, FieldDef, FieldType, KeyDef, Model, ModelSchema,
+};
 pub use crate::node::{Node, NodeFuture, NodeKind, Params};
 pub use crate::registry::{
     Collision, InstanceId, NodeRegistry, Owner, RegistryEntry, RegistryObserver,

@@ -3,6 +3,7 @@
 
 pub(crate) mod engine;
 pub(crate) mod exec;
+mod raw;
 pub(crate) mod sql;
 pub(crate) mod url;
 pub(crate) mod value;
@@ -458,6 +459,24 @@ impl Session<'_> {
         columns: &[Column],
     ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
         self.conn().fetch(q, columns).await
+    }
+
+    /// Raw SQL: see [`Conn::execute_sql`].
+    pub(crate) async fn execute_sql(
+        &mut self,
+        sql: &str,
+        params: &[serde_json::Value],
+    ) -> Result<u64> {
+        self.conn().execute_sql(sql, params).await
+    }
+
+    /// Raw SQL: see [`Conn::query_sql`].
+    pub(crate) async fn query_sql(
+        &mut self,
+        sql: &str,
+        params: &[serde_json::Value],
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+        self.conn().query_sql(sql, params).await
     }
 
     /// Commits when `result` is `Ok`, rolls back otherwise; returns `result`. A connection

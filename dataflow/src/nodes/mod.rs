@@ -60,9 +60,10 @@ impl ModelState {
     pub(crate) async fn create_table(&self, store: &Store) -> Result<()> {
         self.table_ready
             .get_or_try_init(|| async {
-                store
-                    .execute_ddl(&sql::create_table(store.backend(), &self.schema))
-                    .await
+                for statement in sql::create_table(store.backend(), &self.schema) {
+                    store.execute_ddl(&statement).await?;
+                }
+                Ok::<(), Error>(())
             })
             .await?;
         Ok(())
@@ -167,7 +168,7 @@ pub(crate) struct Op {
 impl Op {
     async fn run(self, kind: NodeKind, params: &Params) -> Result<Value> {
         self.model.ensure_table(&self.store).await?;
-        match kind {
+        let result = match kind {
             NodeKind::Create => self.create(params).await,
             NodeKind::Read => self.read(params).await,
             NodeKind::Update => self.update(params).await,
@@ -179,6 +180,48 @@ impl Op {
             NodeKind::BulkDelete => self.bulk_delete(params).await,
             NodeKind::BulkUpsert => self.bulk_upsert(params).await,
             NodeKind::Custom => unreachable!("generated nodes are never Custom"),
+        };
+        result.map_err(|e| self.unique_violation(e))
+    }
+
+    /// A database's unique-key error as [`Error::UniqueViolation`], naming the constraint
+    /// and its fields; any other error as it is.
+    fn unique_violation(&self, err: Error) -> Error {
+        let Error::Database(sqlx::Error::Database(db)) = &err else {
+            return err;
+        };
+        if db.kind() != sqlx::error::ErrorKind::UniqueViolation {
+            return err;
+        }
+        let schema = &self.model.schema;
+        let message = db.message();
+        let (constraint, fields) = if let Some(name) = db.constraint() {
+            // PostgreSQL names the constraint.
+            (name.to_owned(), schema.constraint_columns(name))
+        } else if let Some(columns) = message.strip_prefix("UNIQUE constraint failed: ") {
+            // SQLite names the columns: `table.a, table.b`.
+            let fields: Vec<String> = columns
+                .split(", ")
+                .map(|c| c.rsplit('.').next().unwrap_or(c).to_owned())
+                .collect();
+            let name = schema
+                .constraint_named_by_columns(&fields)
+                .unwrap_or_else(|| format!("{}_{}_key", schema.table(), fields.join("_")));
+            (name, Some(fields))
+        } else if let Some(key) = mysql_duplicate_key(message) {
+            // MySQL: "Duplicate entry 'x' for key 'name'" (MySQL 8: 'table.name').
+            let name = match key {
+                "PRIMARY" => format!("{}_pkey", schema.table()),
+                key => key.to_owned(),
+            };
+            (name, schema.constraint_columns(key))
+        } else {
+            return err;
+        };
+        Error::UniqueViolation {
+            model: schema.name().to_owned(),
+            constraint,
+            fields: fields.unwrap_or_default(),
         }
     }
 
@@ -361,6 +404,11 @@ impl Op {
             .copied()
             .filter(|c| *c != "id" && *c != "created_at")
             .collect();
+        // Nothing to update (only an id, no timestamps): keep the stored row.
+        let conflict = match conflict {
+            Conflict::Update if updated.is_empty() => Conflict::Skip,
+            other => other,
+        };
         match (conflict, backend) {
             (Conflict::Error, _) => {}
             (Conflict::Skip, Backend::MySql) => {
@@ -396,9 +444,11 @@ impl Op {
         session: &mut Session<'_>,
         mut values: Vec<(&str, SqlValue)>,
     ) -> Result<Map<String, Value>> {
-        let now = SqlValue::DateTime(value::now());
-        values.push(("created_at", now.clone()));
-        values.push(("updated_at", now));
+        if self.model.schema.has_timestamps() {
+            let now = SqlValue::DateTime(value::now());
+            values.push(("created_at", now.clone()));
+            values.push(("updated_at", now));
+        }
         let (columns, row): (Vec<&str>, Vec<SqlValue>) = values.into_iter().unzip();
         let explicit_id = columns
             .iter()
@@ -465,7 +515,9 @@ impl Op {
 
     /// `UPDATE table SET fields, updated_at WHERE filter`.
     fn update_sql(&self, mut values: Vec<(&str, SqlValue)>, filter: &Filter) -> QueryBuilder {
-        values.push(("updated_at", SqlValue::DateTime(value::now())));
+        if self.model.schema.has_timestamps() {
+            values.push(("updated_at", SqlValue::DateTime(value::now())));
+        }
         let mut q = self.query();
         q.push("UPDATE ")
             .push_ident(self.model.table())
@@ -483,6 +535,13 @@ impl Op {
             id: id.to_string(),
         }
     }
+}
+
+/// The key named by MySQL's duplicate-entry message, without a `table.` prefix.
+fn mysql_duplicate_key(message: &str) -> Option<&str> {
+    let (_, key) = message.rsplit_once(" for key '")?;
+    let key = key.strip_suffix('\'')?;
+    Some(key.rsplit('.').next().unwrap_or(key))
 }
 
 /// Whether `INSERT/UPDATE ... RETURNING` can read rows back in the same statement.
