@@ -11,6 +11,7 @@ mod exit_check;
 mod fixtures;
 mod isolation;
 mod killed_run;
+mod migrations;
 mod raw_sql;
 mod registry;
 mod registry_model;

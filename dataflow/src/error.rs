@@ -197,6 +197,66 @@ pub enum Error {
         source: Option<sqlx::Error>,
     },
 
+    /// A migrations directory that cannot be read: missing, unreadable, or holding a `.sql`
+    /// file not named `<version>_<name>.sql`.
+    #[error("migrations directory `{dir}`: {reason}")]
+    MigrationSource {
+        /// The directory as given.
+        dir: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A migration that was applied to the database and has changed since (its checksum
+    /// differs), as sqlx reports it.
+    #[error("migration {version} (`{file}`) was applied to this database and has been changed since; restore it, or add a new migration instead of editing an applied one")]
+    MigrationChanged {
+        /// The migration's file name.
+        file: String,
+        /// Its version.
+        version: i64,
+    },
+
+    /// A migration whose SQL failed; the database is left as it was before the run (on
+    /// PostgreSQL and SQLite, where DDL is transactional).
+    #[error("migration `{file}` failed{}: {reason}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
+    MigrationFailed {
+        /// The migration's file name.
+        file: String,
+        /// The line of the file the database points at, when it does.
+        line: Option<usize>,
+        /// What the database said.
+        reason: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// Migrations that cannot run for another reason (a migration applied to the database
+    /// whose file is gone, a partly applied one, ...).
+    #[error("migrations in `{dir}`: {reason}")]
+    Migration {
+        /// The migrations directory.
+        dir: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A model whose table exists (made by a migration) and disagrees with it.
+    #[error("model {model} does not match its table `{table}`: column `{column}` should be {expected}, found {found}")]
+    SchemaMismatch {
+        /// The model name.
+        model: String,
+        /// The table.
+        table: String,
+        /// The column that disagrees.
+        column: String,
+        /// What the model needs, e.g. `BIGINT`.
+        expected: String,
+        /// What the table has, e.g. `text`, or `no such column`.
+        found: String,
+    },
+
     /// Any other invalid parameter.
     #[error("invalid parameter `{param}`: {reason}")]
     InvalidParameter {

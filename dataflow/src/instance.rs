@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::db::migrate::Migrations;
 use crate::db::{engine, url, Backend, PoolSettings, Store};
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelSchema};
@@ -93,6 +94,7 @@ impl DataFlow {
             url: url.to_owned(),
             auto_migrate: true,
             collision: Collision::Shadow,
+            migrations: None,
             settings: PoolSettings {
                 max_connections: None,
                 connect_timeout: Duration::from_secs(10),
@@ -183,6 +185,12 @@ impl DataFlow {
             });
         }
         let model = Arc::new(ModelState::new(schema, self.inner.auto_migrate));
+        let store = &self.inner.store;
+        if store.has_migrations() && store.migrations_applied() {
+            // Connected already: check the model against a migrated table now.
+            let (model, store) = (Arc::clone(&model), Arc::clone(store));
+            engine::block_on(async move { model.ensure_table(&store).await })?;
+        }
         let registrations = nodes::generate(&model, &self.inner.store, self.inner.id);
         NodeRegistry::global().register_owned(
             Owner::Instance(self.inner.id),
@@ -434,6 +442,7 @@ pub struct DataFlowBuilder {
     url: String,
     auto_migrate: bool,
     collision: Collision,
+    migrations: Option<std::path::PathBuf>,
     settings: PoolSettings,
 }
 
@@ -480,6 +489,57 @@ impl DataFlowBuilder {
         self
     }
 
+    /// Applies the migrations of a sqlx-cli directory (`<version>_<name>.sql`, or
+    /// reversible `<version>_<name>.up.sql` / `.down.sql`) before any other database work
+    /// of the instance, with sqlx's own migrator: they are recorded in `_sqlx_migrations`
+    /// exactly as `sqlx migrate run` records them, and a migration that was applied and has
+    /// changed since is [`Error::MigrationChanged`].
+    ///
+    /// **When:** `build()` only checks the directory (a missing directory or a malformed
+    /// file name is [`Error::MigrationSource`] there) and never connects; the migrations run
+    /// when the instance first uses the database: [`connect`](Self::connect),
+    /// [`DataFlow::ping`], [`DataFlow::migrate`], raw SQL, or the first node that runs. On
+    /// PostgreSQL and SQLite the pending migrations run in one transaction, so a failing
+    /// one ([`Error::MigrationFailed`], naming the file and line) leaves the database as
+    /// it was; MySQL commits DDL as it goes.
+    ///
+    /// A model whose table a migration created is checked against it instead of being
+    /// created: a missing column or a type the model cannot use is
+    /// [`Error::SchemaMismatch`], at [`DataFlow::model`] once the migrations have run,
+    /// otherwise at first use. A relative path is taken from the current directory (under
+    /// `cargo test`, the crate's directory).
+    ///
+    /// ```
+    /// #[derive(dataflow::Model)]
+    /// struct User { id: i64, email: String }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dataflow::Result<()> {
+    /// # let migrations = tempfile::tempdir().unwrap();
+    /// # std::fs::write(
+    /// #     migrations.path().join("20240101000000_users.sql"),
+    /// #     "CREATE TABLE users (id BIGINT PRIMARY KEY, email TEXT NOT NULL UNIQUE,
+    /// #      created_at TEXT NOT NULL, updated_at TEXT NOT NULL);",
+    /// # ).unwrap();
+    /// # let migrations = migrations.path();
+    /// let db = dataflow::DataFlow::builder("sqlite::memory:")
+    ///     .migrations(migrations) // e.g. "migrations"
+    ///     .connect()
+    ///     .await?;
+    /// db.model::<User>()?; // checked against the migrated table
+    /// let applied = db.query_sql("SELECT version, success FROM _sqlx_migrations", &[]).await?;
+    /// assert_eq!(applied[0]["version"], 20240101000000_i64);
+    ///
+    /// let missing = dataflow::DataFlow::builder("sqlite::memory:").migrations("no/such/dir").build();
+    /// assert!(matches!(missing, Err(dataflow::Error::MigrationSource { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn migrations(mut self, dir: impl AsRef<std::path::Path>) -> Self {
+        self.migrations = Some(dir.as_ref().to_owned());
+        self
+    }
+
     /// Builds the instance; connects on first use.
     pub fn build(self) -> Result<DataFlow> {
         let target = url::parse(&self.url)?;
@@ -491,7 +551,20 @@ impl DataFlowBuilder {
                     .to_owned(),
             });
         }
-        let store = Store::open(target, &self.settings);
+        let migrations = match &self.migrations {
+            Some(dir) => Some(Migrations::new(dir)?),
+            None => None,
+        };
+        if migrations.is_some() && self.settings.transaction && target.is_memory() {
+            return Err(Error::InvalidUrl {
+                url: url::redact(&self.url),
+                reason:
+                    "migrations in transaction mode need a database file (an in-memory \
+                         database lives in the transaction it would have to commit them outside of)"
+                        .to_owned(),
+            });
+        }
+        let store = Store::open(target, &self.settings, migrations);
         Ok(DataFlow {
             inner: Arc::new(Inner {
                 url: url::redact(&self.url),

@@ -3,6 +3,8 @@
 
 pub(crate) mod engine;
 pub(crate) mod exec;
+pub(crate) mod introspect;
+pub(crate) mod migrate;
 mod raw;
 pub(crate) mod sql;
 pub(crate) mod url;
@@ -20,6 +22,7 @@ use sqlx::{ConnectOptions, Connection};
 use crate::error::{Error, Result};
 
 use self::exec::{Conn, Done};
+use self::migrate::{run_in_transaction, Migrations};
 use self::sql::SqlQuery;
 pub use self::url::Backend;
 use self::url::Target;
@@ -57,6 +60,20 @@ pub(crate) struct Store {
     memory: bool,
     /// The connection the last session gave back (SQLite only), see [`Stash`].
     stash: Mutex<Stash>,
+    /// Migrations to apply before the first connection is handed out.
+    migrations: Option<Migrations>,
+    /// How to open a connection outside the pool (for migrations).
+    direct: Direct,
+}
+
+/// Connect options for a connection of its own, outside the pool.
+#[derive(Debug)]
+enum Direct {
+    Sqlite(SqliteConnectOptions),
+    Postgres(PgConnectOptions),
+    MySql(MySqlConnectOptions),
+    /// An in-memory database: only the pool's connections reach it.
+    Pool,
 }
 
 /// One connection kept out of sqlx's pool between sessions.
@@ -128,7 +145,11 @@ macro_rules! begin_on_connect {
 
 impl Store {
     /// Builds the pool without connecting.
-    pub(crate) fn open(target: Target, settings: &PoolSettings) -> Store {
+    pub(crate) fn open(
+        target: Target,
+        settings: &PoolSettings,
+        migrations: Option<Migrations>,
+    ) -> Store {
         // sqlx starts the pool's maintenance tasks on the current runtime: make it ours.
         let _engine = engine::handle().enter();
         let backend = target.backend();
@@ -153,6 +174,8 @@ impl Store {
                     location: "sqlite::memory:".to_owned(),
                     memory: true,
                     stash: Mutex::default(),
+                    migrations,
+                    direct: Direct::Pool,
                 }
             }
             Target::SqliteFile(options, path) => {
@@ -162,6 +185,7 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(30))
                     .disable_statement_logging();
+                let direct = Direct::Sqlite(options.clone());
                 let pool = pool_options::<sqlx::Sqlite>(settings, 4).test_before_acquire(false);
                 let pool = begin_on_connect!(pool, settings.transaction).connect_lazy_with(options);
                 Store {
@@ -172,12 +196,15 @@ impl Store {
                     location: path.display().to_string(),
                     memory: false,
                     stash: Mutex::default(),
+                    migrations,
+                    direct,
                 }
             }
             Target::Postgres(options) => {
                 let location = format!("{}:{}", options.get_host(), options.get_port());
                 let options: PgConnectOptions = options.disable_statement_logging();
                 let side = settings.transaction.then(|| options.clone());
+                let direct = Direct::Postgres(options.clone());
                 let pool = pool_options::<sqlx::Postgres>(settings, 5);
                 let pool: PgPool =
                     begin_on_connect!(pool, settings.transaction).connect_lazy_with(options);
@@ -189,11 +216,14 @@ impl Store {
                     location,
                     memory: false,
                     stash: Mutex::default(),
+                    migrations,
+                    direct,
                 }
             }
             Target::MySql(options) => {
                 let location = mysql_location(&options);
                 let options: MySqlConnectOptions = options.disable_statement_logging();
+                let direct = Direct::MySql(options.clone());
                 let pool: MySqlPool = pool_options(settings, 5).connect_lazy_with(options);
                 Store {
                     backend,
@@ -203,6 +233,8 @@ impl Store {
                     location,
                     memory: false,
                     stash: Mutex::default(),
+                    migrations,
+                    direct,
                 }
             }
         }
@@ -217,9 +249,74 @@ impl Store {
         &self.location
     }
 
+    /// Whether the store applies migrations.
+    pub(crate) fn has_migrations(&self) -> bool {
+        self.migrations.is_some()
+    }
+
+    /// Whether the store's migrations have been applied (or it has none).
+    pub(crate) fn migrations_applied(&self) -> bool {
+        self.migrations.as_ref().is_none_or(Migrations::applied)
+    }
+
+    /// Applies the migrations once, before any connection of the pool is handed out.
+    // Boxed, as `Conn`'s futures are: it erases sqlx's lifetimes, which the compiler
+    // otherwise fails to prove `Send` for in the callers' futures.
+    fn ready(&self) -> exec::BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            match &self.migrations {
+                Some(migrations) if !migrations.applied() => {
+                    migrations
+                        .apply(|migrator| async move { self.run_migrations(&migrator).await })
+                        .await
+                }
+                _ => Ok(()),
+            }
+        })
+    }
+
+    /// Runs sqlx's migrator on a connection of its own (so that in transaction mode the
+    /// schema is committed, as the DDL of models is), in one transaction where DDL is
+    /// transactional.
+    fn run_migrations<'a>(
+        &'a self,
+        migrator: &'a sqlx::migrate::Migrator,
+    ) -> exec::BoxFuture<'a, std::result::Result<(), sqlx::migrate::MigrateError>> {
+        Box::pin(async move {
+            match &self.direct {
+                Direct::Sqlite(options) => {
+                    let mut conn = options.connect().await?;
+                    let done = run_in_transaction!(&mut conn, migrator).await;
+                    let _ = conn.close().await;
+                    done
+                }
+                Direct::Postgres(options) => {
+                    let mut conn = options.connect().await?;
+                    let done = run_in_transaction!(&mut conn, migrator).await;
+                    let _ = conn.close().await;
+                    done
+                }
+                Direct::MySql(options) => {
+                    let mut conn = options.connect().await?;
+                    let done = migrator.run_direct(&mut conn).await;
+                    let _ = conn.close().await;
+                    done
+                }
+                Direct::Pool => {
+                    let Pool::Sqlite(pool) = &self.pool else {
+                        unreachable!("only an in-memory SQLite database has no direct connection")
+                    };
+                    let mut conn = pool.acquire().await?;
+                    run_in_transaction!(&mut *conn, migrator).await
+                }
+            }
+        })
+    }
+
     /// Takes a connection: the stashed one, or one from the pool (opening the first one if
-    /// needed).
+    /// needed), after applying the migrations if they have not run yet.
     pub(crate) async fn acquire(&self) -> Result<Conn> {
+        self.ready().await?;
         if let Some(conn) = self.lock_stash().conn.take() {
             return Ok(conn);
         }
@@ -537,7 +634,7 @@ mod tests {
             connect_timeout: Duration::from_secs(5),
             transaction: false,
         };
-        Store::open(url::parse("sqlite::memory:").unwrap(), &settings)
+        Store::open(url::parse("sqlite::memory:").unwrap(), &settings, None)
     }
 
     fn sql(text: &str) -> SqlQuery {

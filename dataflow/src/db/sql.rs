@@ -93,7 +93,7 @@ pub(crate) fn max_bind_params(backend: Backend) -> usize {
     }
 }
 
-fn column_type(backend: Backend, ty: FieldType) -> &'static str {
+pub(crate) fn column_type(backend: Backend, ty: FieldType) -> &'static str {
     use Backend::*;
     use FieldType as T;
     match (backend, ty) {

@@ -59,6 +59,11 @@ pub(crate) enum Target {
 }
 
 impl Target {
+    /// Whether this is a private in-memory SQLite database.
+    pub(crate) fn is_memory(&self) -> bool {
+        matches!(self, Target::SqliteMemory)
+    }
+
     pub(crate) fn backend(&self) -> Backend {
         match self {
             Target::SqliteMemory | Target::SqliteFile(..) => Backend::Sqlite,

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::db::sql::{self, QueryBuilder, SqlQuery};
 use crate::db::value::{self, Column, SqlValue};
-use crate::db::{engine, Backend, Session, Store};
+use crate::db::{engine, introspect, Backend, Session, Store};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::model::ModelSchema;
@@ -49,17 +49,32 @@ impl ModelState {
     }
 
     /// Creates the table once, before the first node of the model runs (with auto-migrate).
+    /// On an instance with migrations, a table that exists is checked against the model
+    /// instead (auto-migrate or not).
     pub(crate) async fn ensure_table(&self, store: &Store) -> Result<()> {
+        if self.table_ready.initialized() || (!self.auto_migrate && !store.has_migrations()) {
+            return Ok(());
+        }
         if !self.auto_migrate {
+            if let Some(columns) = introspect::table_columns(store, self.table()).await? {
+                introspect::check(&self.schema, store.backend(), &columns)?;
+                let _ = self.table_ready.set(());
+            }
             return Ok(());
         }
         self.create_table(store).await
     }
 
-    /// Creates the table if it does not exist, once per instance.
+    /// Creates the table if it does not exist, once per instance; on an instance with
+    /// migrations, checks a table that exists against the model instead.
     pub(crate) async fn create_table(&self, store: &Store) -> Result<()> {
         self.table_ready
             .get_or_try_init(|| async {
+                if store.has_migrations() {
+                    if let Some(columns) = introspect::table_columns(store, self.table()).await? {
+                        return introspect::check(&self.schema, store.backend(), &columns);
+                    }
+                }
                 for statement in sql::create_table(store.backend(), &self.schema) {
                     store.execute_ddl(&statement).await?;
                 }
@@ -214,7 +229,11 @@ impl Op {
                 "PRIMARY" => format!("{}_pkey", schema.table()),
                 key => key.to_owned(),
             };
-            (name, schema.constraint_columns(key))
+            // A key a migration declared inline is named after its first column.
+            let fields = schema
+                .constraint_columns(key)
+                .or_else(|| schema.field_def(key).map(|_| vec![key.to_owned()]));
+            (name, fields)
         } else {
             return err;
         };
