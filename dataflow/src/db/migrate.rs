@@ -12,7 +12,14 @@ use std::path::{Path, PathBuf};
 
 use sqlx::migrate::{MigrateError, Migrator};
 
+use sqlx::mysql::MySqlConnectOptions;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+
 use crate::error::{Error, Result};
+
+use super::{exec, Pool, Store};
 
 /// The migrations directory of an instance and whether they have run.
 #[derive(Debug)]
@@ -165,7 +172,72 @@ macro_rules! run_in_transaction {
         }
     };
 }
-pub(crate) use run_in_transaction;
+
+/// Connect options for a connection of its own, outside the pool.
+#[derive(Debug)]
+pub(super) enum Direct {
+    Sqlite(SqliteConnectOptions),
+    Postgres(PgConnectOptions),
+    MySql(MySqlConnectOptions),
+    /// An in-memory database: only the pool's connections reach it.
+    Pool,
+}
+
+impl Store {
+    /// Applies the migrations once, before any connection of the pool is handed out.
+    // Boxed, as `Conn`'s futures are: it erases sqlx's lifetimes, which the compiler
+    // otherwise fails to prove `Send` for in the callers' futures.
+    pub(super) fn ready(&self) -> exec::BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            match &self.migrations {
+                Some(migrations) if !migrations.applied() => {
+                    migrations
+                        .apply(|migrator| async move { self.run_migrations(&migrator).await })
+                        .await
+                }
+                _ => Ok(()),
+            }
+        })
+    }
+
+    /// Runs sqlx's migrator on a connection of its own (so that in transaction mode the
+    /// schema is committed, as the DDL of models is), in one transaction where DDL is
+    /// transactional.
+    fn run_migrations<'a>(
+        &'a self,
+        migrator: &'a sqlx::migrate::Migrator,
+    ) -> exec::BoxFuture<'a, std::result::Result<(), sqlx::migrate::MigrateError>> {
+        Box::pin(async move {
+            match &self.direct {
+                Direct::Sqlite(options) => {
+                    let mut conn = options.connect().await?;
+                    let done = run_in_transaction!(&mut conn, migrator).await;
+                    let _ = conn.close().await;
+                    done
+                }
+                Direct::Postgres(options) => {
+                    let mut conn = options.connect().await?;
+                    let done = run_in_transaction!(&mut conn, migrator).await;
+                    let _ = conn.close().await;
+                    done
+                }
+                Direct::MySql(options) => {
+                    let mut conn = options.connect().await?;
+                    let done = migrator.run_direct(&mut conn).await;
+                    let _ = conn.close().await;
+                    done
+                }
+                Direct::Pool => {
+                    let Pool::Sqlite(pool) = &self.pool else {
+                        unreachable!("only an in-memory SQLite database has no direct connection")
+                    };
+                    let mut conn = pool.acquire().await?;
+                    run_in_transaction!(&mut *conn, migrator).await
+                }
+            }
+        })
+    }
+}
 
 /// The line of `sql` where the database says the error is, when it says.
 fn error_line(sql: &str, err: &sqlx::Error) -> Option<usize> {

@@ -22,7 +22,7 @@ use sqlx::{ConnectOptions, Connection};
 use crate::error::{Error, Result};
 
 use self::exec::{Conn, Done};
-use self::migrate::{run_in_transaction, Migrations};
+use self::migrate::{Direct, Migrations};
 use self::sql::SqlQuery;
 pub use self::url::Backend;
 use self::url::Target;
@@ -64,16 +64,6 @@ pub(crate) struct Store {
     migrations: Option<Migrations>,
     /// How to open a connection outside the pool (for migrations).
     direct: Direct,
-}
-
-/// Connect options for a connection of its own, outside the pool.
-#[derive(Debug)]
-enum Direct {
-    Sqlite(SqliteConnectOptions),
-    Postgres(PgConnectOptions),
-    MySql(MySqlConnectOptions),
-    /// An in-memory database: only the pool's connections reach it.
-    Pool,
 }
 
 /// One connection kept out of sqlx's pool between sessions.
@@ -257,60 +247,6 @@ impl Store {
     /// Whether the store's migrations have been applied (or it has none).
     pub(crate) fn migrations_applied(&self) -> bool {
         self.migrations.as_ref().is_none_or(Migrations::applied)
-    }
-
-    /// Applies the migrations once, before any connection of the pool is handed out.
-    // Boxed, as `Conn`'s futures are: it erases sqlx's lifetimes, which the compiler
-    // otherwise fails to prove `Send` for in the callers' futures.
-    fn ready(&self) -> exec::BoxFuture<'_, Result<()>> {
-        Box::pin(async move {
-            match &self.migrations {
-                Some(migrations) if !migrations.applied() => {
-                    migrations
-                        .apply(|migrator| async move { self.run_migrations(&migrator).await })
-                        .await
-                }
-                _ => Ok(()),
-            }
-        })
-    }
-
-    /// Runs sqlx's migrator on a connection of its own (so that in transaction mode the
-    /// schema is committed, as the DDL of models is), in one transaction where DDL is
-    /// transactional.
-    fn run_migrations<'a>(
-        &'a self,
-        migrator: &'a sqlx::migrate::Migrator,
-    ) -> exec::BoxFuture<'a, std::result::Result<(), sqlx::migrate::MigrateError>> {
-        Box::pin(async move {
-            match &self.direct {
-                Direct::Sqlite(options) => {
-                    let mut conn = options.connect().await?;
-                    let done = run_in_transaction!(&mut conn, migrator).await;
-                    let _ = conn.close().await;
-                    done
-                }
-                Direct::Postgres(options) => {
-                    let mut conn = options.connect().await?;
-                    let done = run_in_transaction!(&mut conn, migrator).await;
-                    let _ = conn.close().await;
-                    done
-                }
-                Direct::MySql(options) => {
-                    let mut conn = options.connect().await?;
-                    let done = migrator.run_direct(&mut conn).await;
-                    let _ = conn.close().await;
-                    done
-                }
-                Direct::Pool => {
-                    let Pool::Sqlite(pool) = &self.pool else {
-                        unreachable!("only an in-memory SQLite database has no direct connection")
-                    };
-                    let mut conn = pool.acquire().await?;
-                    run_in_transaction!(&mut *conn, migrator).await
-                }
-            }
-        })
     }
 
     /// Takes a connection: the stashed one, or one from the pool (opening the first one if
