@@ -17,6 +17,7 @@ mod registry;
 mod registry_model;
 mod runtimes;
 mod schema;
+mod schema_fixtures;
 mod server_faults;
 mod snapshots;
 mod storm;

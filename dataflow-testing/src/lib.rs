@@ -65,15 +65,17 @@ pub mod isolation;
 mod leak;
 mod rt;
 mod server;
+mod setup;
 mod snapshot;
 mod sqlite_template;
 
-pub use crate::database::{Isolation, TempDatabase};
+pub use crate::database::{Isolation, TempDatabase, TempDatabaseBuilder};
 pub use crate::error::{Error, Result};
 pub use crate::fixtures::{dataflow_db, temp_database};
 pub use crate::guard::{GuardOptions, LeakCheck, TestDataFlow};
 pub use crate::leak::{assert_registry_empty, keep_for_process};
 pub use crate::server::{MYSQL_ENV, POSTGRES_ENV};
+pub use crate::setup::SetupFn;
 pub use crate::snapshot::{registry_snapshot, RegistrySnapshot, SnapshotEntry, SnapshotScope};
 
 /// Waits until the server databases of finished tests are dropped. Guards drop them in the
@@ -93,5 +95,6 @@ pub mod __private {
     pub use rstest;
 
     pub use crate::database::in_fixture;
+    pub use crate::fixtures::temp_database_with;
     pub use crate::guard::{finish_fixture, IntoFixtureResult};
 }

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use dataflow::{Backend, ModelSchema};
@@ -16,6 +16,7 @@ use sqlx::{ConnectOptions, Executor, Row};
 
 use crate::error::{Error, Result};
 use crate::rt;
+use crate::setup::DatabaseSetup;
 
 /// The variable that names a PostgreSQL server for tests.
 pub const POSTGRES_ENV: &str = "DATAFLOW_TEST_POSTGRES_URL";
@@ -228,8 +229,16 @@ impl Server {
     }
 
     /// A fresh database with the tables of `schemas`, cloned from their template.
-    pub(crate) fn create_from_template(&self, name: &str, schemas: &[ModelSchema]) -> Result<()> {
-        let template = self.template(schemas)?;
+    pub(crate) fn create_from_template(
+        &self,
+        name: &str,
+        schemas: &[ModelSchema],
+        setup: Option<&Arc<DatabaseSetup>>,
+    ) -> Result<()> {
+        if let (Some(setup), Backend::MySql) = (setup, self.backend) {
+            return self.create_with_setup(name, schemas, setup);
+        }
+        let template = self.template(schemas, setup)?;
         match self.backend {
             Backend::Postgres => {
                 // A clone fails while another session is connected to the template; the
@@ -264,12 +273,15 @@ impl Server {
 
     /// The template database for `schemas`, built once (under a server-wide lock, so
     /// parallel processes build it once too) and reused by later tests and later runs.
-    fn template(&self, schemas: &[ModelSchema]) -> Result<String> {
+    fn template(
+        &self,
+        schemas: &[ModelSchema],
+        setup: Option<&Arc<DatabaseSetup>>,
+    ) -> Result<String> {
         static BUILT: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-        let name = format!(
-            "{TEMPLATE_PREFIX}{:016x}",
-            fingerprint(self.backend, schemas)
-        );
+        // Keyed by the models and by the migrations, fixtures and setup function.
+        let key = fingerprint(self.backend, schemas) ^ setup.map_or(0, |s| s.key.rotate_left(1));
+        let name = format!("{TEMPLATE_PREFIX}{key:016x}");
         let built = BUILT.get_or_init(Default::default);
         let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
         if built.contains(&name) {
@@ -281,8 +293,12 @@ impl Server {
             .collect();
         let admin = self.admin.clone();
         let url = self.url_of(&name);
-        let lock_key = fingerprint(self.backend, schemas) as i64;
+        let lock_key = key as i64;
         let template = name.clone();
+        let setup = setup.cloned();
+        // The setup's own error, kept typed (it names a fixture file and line).
+        let setup_error = Arc::new(Mutex::new(None));
+        let setup_failed = Arc::clone(&setup_error);
         rt::block_on(async move {
             match admin {
                 AdminPool::Postgres(pool) => {
@@ -307,6 +323,13 @@ impl Server {
                             .await?;
                             conn.execute(format!("CREATE DATABASE {building}").as_str())
                                 .await?;
+                            if let Some(setup) = &setup {
+                                if let Err(e) = setup.apply(&with_database(&url, &building)).await {
+                                    *setup_failed.lock().unwrap_or_else(|e| e.into_inner()) =
+                                        Some(e);
+                                    return Err(sqlx::Error::Protocol("setup failed".to_owned()));
+                                }
+                            }
                             let options: PgConnectOptions =
                                 with_database(&url, &building).parse()?;
                             let mut tpl = options.disable_statement_logging().connect().await?;
@@ -354,9 +377,38 @@ impl Server {
                 }
             }
         })
-        .map_err(|e| self.error(format!("building template {name}: {e}")))?;
+        .map_err(|e| {
+            let setup = setup_error.lock().unwrap_or_else(|e| e.into_inner()).take();
+            setup.unwrap_or_else(|| self.error(format!("building template {name}: {e}")))
+        })?;
         built.insert(name.clone());
         Ok(name)
+    }
+
+    /// MySQL has no database templates (its clone copies table definitions, not data): a
+    /// database with migrations, fixtures or a setup function gets them applied to itself.
+    fn create_with_setup(
+        &self,
+        name: &str,
+        schemas: &[ModelSchema],
+        setup: &Arc<DatabaseSetup>,
+    ) -> Result<()> {
+        self.create_empty(name)?;
+        let url = self.url_of(name);
+        let ddl: Vec<String> = schemas
+            .iter()
+            .map(|s| s.create_table_sql(self.backend))
+            .collect();
+        let setup = Arc::clone(setup);
+        rt::block_on(async move {
+            setup.apply(&url).await?;
+            let db = dataflow::DataFlow::new(&url)?;
+            for sql in &ddl {
+                db.execute_sql(sql, &[]).await?;
+            }
+            db.close().await;
+            Ok(())
+        })
     }
 
     /// The database this process's transaction-mode tests share (PostgreSQL), created

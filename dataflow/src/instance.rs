@@ -473,7 +473,12 @@ impl DataFlowBuilder {
         self
     }
 
-    /// Transaction mode, for tests: the instance runs on one connection inside a
+    /// Transaction mode, for tests: also turned on by the query parameter
+    /// `dataflow_isolation=transaction` in the URL, which the URL of a transaction-isolated
+    /// test database carries (dataflow-testing's `Isolation::Transaction`), so that an
+    /// instance built from that URL never writes outside the test's transaction.
+    ///
+    /// The instance runs on one connection inside a
     /// transaction that is never committed, so closing or dropping the instance rolls back
     /// everything it did. Nodes' own transactions become savepoints. PostgreSQL and SQLite
     /// only (MySQL commits on `CREATE TABLE`); work that needs a real commit or several
@@ -541,7 +546,12 @@ impl DataFlowBuilder {
     }
 
     /// Builds the instance; connects on first use.
-    pub fn build(self) -> Result<DataFlow> {
+    pub fn build(mut self) -> Result<DataFlow> {
+        let (plain, marked) = url::take_transaction_marker(&self.url);
+        if marked {
+            self.url = plain;
+            self.settings.transaction = true;
+        }
         let target = url::parse(&self.url)?;
         if self.settings.transaction && target.backend() == Backend::MySql {
             return Err(Error::InvalidUrl {

@@ -83,6 +83,10 @@ pub use dataflow_macros::Model;
 pub mod __private {
     pub use std::sync::OnceLock;
 
+    /// The URL query parameter that turns transaction mode on (see
+    /// `DataFlowBuilder::transaction_mode`).
+    pub const TRANSACTION_MARKER: &str = crate::db::url::TRANSACTION_MARKER;
+
     /// For `dataflow-testing`: the database of `db` was just made from a template holding
     /// the tables of exactly the models registered on `db`, so neither `migrate` nor a
     /// model's first node needs to create them.
