@@ -72,6 +72,24 @@ fn each_test_gets_its_own_copy(#[from(shop_db)] db: TestDataFlow) {
     assert_eq!(count(&db, "customers"), 1);
 }
 
+/// An asynchronous setup function gets the instance by value.
+async fn tag_table(db: DataFlow) -> dataflow::Result<()> {
+    db.execute_sql("CREATE TABLE tags (name TEXT)", &[]).await?;
+    Ok(())
+}
+
+#[test]
+fn an_async_setup_function_runs_on_the_template() {
+    let tmp = TempDatabase::options()
+        .migrations("testdata/migrations")
+        .setup(tag_table)
+        .build()
+        .unwrap();
+    let db = DataFlow::new(tmp.url()).unwrap();
+    assert_eq!(count(&db, "tags"), 0);
+    assert_eq!(count(&db, "customers"), 0);
+}
+
 #[test]
 fn a_failing_fixture_statement_names_its_file_and_line() {
     let err = TempDatabase::options()

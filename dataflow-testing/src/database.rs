@@ -436,13 +436,16 @@ impl TempDatabaseBuilder {
     }
 
     /// A function run once on the template after the migrations, before the fixtures:
-    /// roles, extensions, another tool's migrations. The template is keyed by its type name
-    /// (a function's path), so a function item is the right thing to pass.
-    pub fn setup<F>(mut self, setup: F) -> Self
+    /// roles, extensions, another tool's migrations: a `fn(&DataFlow) ->
+    /// dataflow::Result<()>` or an `async fn(DataFlow) -> dataflow::Result<()>` (see
+    /// [`IntoSetup`](crate::IntoSetup)). The template is keyed by its type name (a
+    /// function's path), so a function item is the right thing to pass.
+    pub fn setup<F, Marker>(mut self, setup: F) -> Self
     where
-        F: Fn(&DataFlow) -> dataflow::Result<()> + Send + Sync + 'static,
+        F: crate::IntoSetup<Marker>,
     {
-        self.setup.setup = Some((std::any::type_name::<F>().to_owned(), Arc::new(setup)));
+        let name = std::any::type_name::<F>().to_owned();
+        self.setup.setup = Some((name, setup.into_setup()));
         self
     }
 

@@ -75,7 +75,7 @@ pub use crate::fixtures::{dataflow_db, temp_database};
 pub use crate::guard::{GuardOptions, LeakCheck, TestDataFlow};
 pub use crate::leak::{assert_registry_empty, keep_for_process};
 pub use crate::server::{MYSQL_ENV, POSTGRES_ENV};
-pub use crate::setup::SetupFn;
+pub use crate::setup::{Async, Blocking, IntoSetup, SetupFn, SetupFuture};
 pub use crate::snapshot::{registry_snapshot, RegistrySnapshot, SnapshotEntry, SnapshotScope};
 
 /// Waits until the server databases of finished tests are dropped. Guards drop them in the

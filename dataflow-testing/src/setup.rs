@@ -12,9 +12,49 @@ use dataflow::DataFlow;
 use crate::error::{Error, Result};
 
 /// A function run once on a template database after its migrations: roles, extensions,
-/// another tool's migrations. It gets an instance on the template (use the `_blocking`
-/// raw SQL methods, or [`DataFlow::connect_url`] for a connection of its own).
-pub type SetupFn = dyn Fn(&DataFlow) -> dataflow::Result<()> + Send + Sync;
+/// another tool's migrations. Made by [`IntoSetup`] from a `fn(&DataFlow) ->
+/// dataflow::Result<()>` or an `async fn(DataFlow) -> dataflow::Result<()>`.
+pub type SetupFn = dyn Fn(DataFlow) -> SetupFuture + Send + Sync;
+
+/// What a [`SetupFn`] returns.
+pub type SetupFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = dataflow::Result<()>> + Send>>;
+
+/// A setup function, synchronous or asynchronous: `fn(&DataFlow) -> dataflow::Result<()>`
+/// (use the `_blocking` raw SQL methods) or `async fn(DataFlow) -> dataflow::Result<()>`.
+/// Either gets an instance on the template; [`DataFlow::connect_url`] gives a URL for a
+/// connection of its own. `Marker` only tells the two kinds apart.
+pub trait IntoSetup<Marker>: Send + Sync + 'static {
+    /// The function as a [`SetupFn`].
+    fn into_setup(self) -> Arc<SetupFn>;
+}
+
+/// [`IntoSetup`] marker of a synchronous setup function.
+#[derive(Debug)]
+pub enum Blocking {}
+
+/// [`IntoSetup`] marker of an asynchronous setup function.
+#[derive(Debug)]
+pub enum Async {}
+
+impl<F> IntoSetup<Blocking> for F
+where
+    F: Fn(&DataFlow) -> dataflow::Result<()> + Send + Sync + 'static,
+{
+    fn into_setup(self) -> Arc<SetupFn> {
+        Arc::new(move |db: DataFlow| -> SetupFuture { Box::pin(std::future::ready(self(&db))) })
+    }
+}
+
+impl<F, Fut> IntoSetup<Async> for F
+where
+    F: Fn(DataFlow) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = dataflow::Result<()>> + Send + 'static,
+{
+    fn into_setup(self) -> Arc<SetupFn> {
+        Arc::new(move |db: DataFlow| -> SetupFuture { Box::pin(self(db)) })
+    }
+}
 
 /// Migrations, setup function and fixture files of a test database.
 #[derive(Clone, Default)]
@@ -85,7 +125,7 @@ impl DatabaseSetup {
         let done = async {
             db.ping().await?;
             if let Some((_, setup)) = &self.setup {
-                setup(&db)?;
+                setup(db.clone()).await?;
             }
             for file in &self.fixtures {
                 load_fixture(&db, file).await?;

@@ -255,23 +255,24 @@ fn pg_uuid<'q>(query: PgQuery<'q>, u: &uuid::Uuid) -> PgQuery<'q> {
 }
 
 fn pg_special(row: &sqlx::postgres::PgRow, index: usize, ty: FieldType) -> Result<Value> {
-    Ok(match ty {
+    match ty {
         #[cfg(feature = "uuid")]
-        FieldType::Uuid => opt(row.try_get::<Option<uuid::Uuid>, _>(index)?, |u| {
+        FieldType::Uuid => Ok(opt(row.try_get::<Option<uuid::Uuid>, _>(index)?, |u| {
             Value::String(u.hyphenated().to_string())
-        }),
+        })),
         #[cfg(feature = "decimal")]
-        FieldType::Decimal => opt(
+        FieldType::Decimal => Ok(opt(
             row.try_get::<Option<rust_decimal::Decimal>, _>(index)?,
             value::decimal_json,
-        ),
+        )),
         _ => {
-            return Err(decode_err(
+            let _ = row;
+            Err(decode_err(
                 index,
                 format!("{ty:?} needs a crate feature of dataflow"),
             ))
         }
-    })
+    }
 }
 
 fn mysql_null(query: MySqlQuery<'_>, ty: FieldType) -> MySqlQuery<'_> {
