@@ -252,7 +252,11 @@ impl Store {
     /// Takes a connection: the stashed one, or one from the pool (opening the first one if
     /// needed), after applying the migrations if they have not run yet.
     pub(crate) async fn acquire(&self) -> Result<Conn> {
-        self.ready().await?;
+        // Checked here first: the hot path of an instance without pending migrations
+        // allocates nothing for them.
+        if !self.migrations_applied() {
+            self.ready().await?;
+        }
         if let Some(conn) = self.lock_stash().conn.take() {
             return Ok(conn);
         }
