@@ -400,7 +400,7 @@ impl Server {
             .map(|s| s.create_table_sql(self.backend))
             .collect();
         let setup = Arc::clone(setup);
-        rt::block_on(async move {
+        let made = rt::block_on(async move {
             setup.apply(&url).await?;
             let db = dataflow::DataFlow::new(&url)?;
             for sql in &ddl {
@@ -408,7 +408,12 @@ impl Server {
             }
             db.close().await;
             Ok(())
-        })
+        });
+        if made.is_err() {
+            // Not left behind half made: the caller never marks it created.
+            let _ = self.execute(vec![self.drop_sql(name)]);
+        }
+        made
     }
 
     /// The database this process's transaction-mode tests share (PostgreSQL), created

@@ -41,6 +41,8 @@ pub(crate) fn copy_setup_into(setup: &Arc<DatabaseSetup>, path: &Path) -> Result
         Some(file) => file.clone(),
         None => {
             let file = templates.dir.path().join(format!("setup-{key:016x}.db"));
+            // What an earlier attempt that failed half way left.
+            let _ = std::fs::remove_file(&file);
             let url = format!("sqlite://{}", file.display());
             let apply = Arc::clone(setup);
             rt::block_on(async move { apply.apply(&url).await })?;
