@@ -327,6 +327,9 @@ impl Server {
                                 if let Err(e) = setup.apply(&with_database(&url, &building)).await {
                                     *setup_failed.lock().unwrap_or_else(|e| e.into_inner()) =
                                         Some(e);
+                                    let drop =
+                                        format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)");
+                                    let _ = conn.execute(drop.as_str()).await;
                                     return Err(sqlx::Error::Protocol("setup failed".to_owned()));
                                 }
                             }
