@@ -308,7 +308,11 @@ async fn a_bulk_create_that_fails_half_way_leaves_no_rows(url: &str) {
         {"id": "u1", "name": "Clash", "active": true},
     ], "batch_size": 1});
     let err = run_node(&db, "UserBulkCreateNode", data).await.unwrap_err();
-    assert!(matches!(err.root(), Error::Database(_)), "{err}");
+    assert!(
+        matches!(err.root(), Error::UniqueViolation { constraint, fields, .. }
+            if fields == &["id"] && constraint == "users_pkey"),
+        "{err}"
+    );
     let all = run_node(&db, "UserListNode", json!({})).await.unwrap();
     assert_eq!(
         ids(&all),

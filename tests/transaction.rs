@@ -39,7 +39,10 @@ async fn rolls_back_everything_and_survives_failing_statements(db: TestDatabase)
     )
     .await
     .unwrap_err();
-    assert!(matches!(err.root(), Error::Database(_)), "{err}");
+    assert!(
+        matches!(err.root(), Error::UniqueViolation { fields, .. } if fields == &["id"]),
+        "{err}"
+    );
     let bulk = json!({"data": [{"id": "t2", "name": "b", "active": true}, {"id": "t1", "name": "clash", "active": true}]});
     run_node(&sandboxed, "UserBulkCreateNode", bulk)
         .await

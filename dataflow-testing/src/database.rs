@@ -9,6 +9,7 @@ use dataflow::{Backend, DataFlow, DataFlowBuilder, ModelSchema};
 
 use crate::error::{Error, Result};
 use crate::server::{self, Server};
+use crate::setup::DatabaseSetup;
 
 /// How a test's database is kept apart from other tests'.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -75,6 +76,8 @@ struct ServerDb {
     server: Server,
     name: String,
     created: Mutex<bool>,
+    /// Migrations, fixtures and setup function the database starts with.
+    setup: Option<Arc<DatabaseSetup>>,
 }
 
 impl std::fmt::Debug for ServerDb {
@@ -95,11 +98,12 @@ impl ServerDb {
         if *created {
             return Ok(false);
         }
-        if schemas.is_empty() {
+        if schemas.is_empty() && self.setup.is_none() {
             self.server.create_empty(&self.name)?;
             tracing::debug!(database = %self.name, "test database created, empty");
         } else {
-            self.server.create_from_template(&self.name, schemas)?;
+            self.server
+                .create_from_template(&self.name, schemas, self.setup.as_ref())?;
             tracing::debug!(database = %self.name, models = schemas.len(), "test database cloned from its template");
         }
         *created = true;
@@ -158,6 +162,17 @@ pub(crate) fn prepare_pending(schemas: &[ModelSchema]) -> Result<Vec<String>> {
     Ok(prepared)
 }
 
+/// The URL with the query parameter that makes `DataFlow::new(url)` build the instance in
+/// transaction mode: an instance on a transaction-isolated database cannot write outside
+/// the test's transaction, whichever way it is built.
+fn with_transaction_marker(url: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!(
+        "{url}{separator}{}",
+        dataflow::__private::TRANSACTION_MARKER
+    )
+}
+
 fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}", path.display())
 }
@@ -172,14 +187,36 @@ impl TempDatabase {
     /// A fresh database isolated as `isolation` asks (see [`Isolation`] for when it falls
     /// back).
     pub fn with_isolation(isolation: Isolation) -> Result<TempDatabase> {
+        Self::made(isolation, None)
+    }
+
+    /// Options before making the database: migrations, fixture files, a setup function,
+    /// the isolation. See [`TempDatabaseBuilder`].
+    ///
+    /// (Named `options`: [`builder`](Self::builder) is the builder of an instance on the
+    /// database.)
+    pub fn options() -> TempDatabaseBuilder {
+        TempDatabaseBuilder::default()
+    }
+
+    fn made(isolation: Isolation, setup: Option<Arc<DatabaseSetup>>) -> Result<TempDatabase> {
         match Server::from_env() {
-            None => Self::sqlite(),
+            None => {
+                let db = Self::sqlite()?;
+                if let (Some(setup), Some(path)) = (&setup, db.path()) {
+                    crate::sqlite_template::copy_setup_into(setup, path)?;
+                }
+                Ok(db)
+            }
             Some(server) => {
                 let server = server?;
-                if isolation == Isolation::Transaction && server.backend == Backend::Postgres {
+                if isolation == Isolation::Transaction
+                    && server.backend == Backend::Postgres
+                    && setup.is_none()
+                {
                     let name = server.shared_database()?;
                     return Ok(TempDatabase {
-                        url: server.url_of(&name),
+                        url: with_transaction_marker(&server.url_of(&name)),
                         backend: server.backend,
                         isolation,
                         kind: Kind::Shared { name },
@@ -191,6 +228,7 @@ impl TempDatabase {
                     server: server.clone(),
                     name: name.clone(),
                     created: Mutex::new(false),
+                    setup,
                 });
                 PENDING.with(|p| p.borrow_mut().push(Pending::Server(Arc::downgrade(&db))));
                 Ok(TempDatabase {
@@ -223,9 +261,10 @@ impl TempDatabase {
         })
     }
 
-    /// The database URL, for [`DataFlow::new`]. With [`Isolation::Transaction`], build the
-    /// instance with [`dataflow`](Self::dataflow) or [`builder`](Self::builder) instead,
-    /// which turn transaction mode on.
+    /// The database URL, for [`DataFlow::new`]. With [`Isolation::Transaction`] it carries
+    /// the query parameter `dataflow_isolation=transaction`, so that an instance built from
+    /// it (`DataFlow::new(temp_database.url())`, or [`dataflow`](Self::dataflow)) runs in
+    /// transaction mode and never writes outside the test's transaction.
     ///
     /// On a server, the database is created when its URL is first asked for, except inside
     /// a `#[dataflow_fixture]`: there it is created when the fixture returns, as a clone of
@@ -311,6 +350,121 @@ impl TempDatabase {
             ),
             Kind::Shared { name } => format!("database {name}"),
         }
+    }
+}
+
+/// Options for a [`TempDatabase`], from [`TempDatabase::options`]: what the database holds
+/// before the test's models, and how it is isolated.
+///
+/// The migrations, the setup function and the fixture files are applied once, to a
+/// template keyed by their contents (and by the models a `#[dataflow_fixture]` registers),
+/// which each test's database is copied from (SQLite) or cloned from (PostgreSQL). MySQL has
+/// no templates: there each test's database gets them applied. Relative paths are taken
+/// from the current directory: under `cargo test`, the crate's directory.
+///
+/// ```
+/// use dataflow_testing::TempDatabase;
+///
+/// # let dir = tempfile::tempdir().unwrap();
+/// # std::fs::create_dir(dir.path().join("migrations")).unwrap();
+/// # std::fs::write(dir.path().join("migrations/1_users.sql"),
+/// #     "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);").unwrap();
+/// # std::fs::write(dir.path().join("users.sql"), "INSERT INTO users (name) VALUES ('Ann');").unwrap();
+/// # let (migrations, users) = (dir.path().join("migrations"), dir.path().join("users.sql"));
+/// let tmp = TempDatabase::options()
+///     .migrations(migrations) // e.g. "migrations"
+///     .fixture(users)         // e.g. "tests/fixtures/users.sql"
+///     .setup(|db: &dataflow::DataFlow| {
+///         db.execute_sql_blocking("CREATE TABLE audit (line TEXT)", &[]).map(drop)
+///     })
+///     .build()?;
+/// let db = dataflow::DataFlow::new(tmp.url())?;
+/// let rows = db.query_sql_blocking("SELECT name FROM users", &[])?;
+/// assert_eq!(rows[0]["name"], "Ann");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default)]
+#[must_use = "a builder does nothing until `.build()`"]
+pub struct TempDatabaseBuilder {
+    isolation: Isolation,
+    setup: DatabaseSetup,
+    /// A fixture file that was not found, reported by `build`.
+    missing: Option<Error>,
+}
+
+impl TempDatabaseBuilder {
+    /// How the database is isolated (see [`Isolation`]). With migrations, fixtures or a
+    /// setup function, [`Isolation::Transaction`] falls back to a database of the test's own.
+    pub fn isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
+        self
+    }
+
+    /// A sqlx-cli migrations directory, applied first (see
+    /// `dataflow::DataFlowBuilder::migrations`).
+    pub fn migrations(mut self, dir: impl AsRef<Path>) -> Self {
+        self.setup.migrations = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    /// A SQL file run after the migrations and the setup function; files run in the order
+    /// given. A failing statement is [`Error::SqlFixture`], naming the file and line.
+    pub fn fixture(mut self, file: impl AsRef<Path>) -> Self {
+        self.setup.fixtures.push(file.as_ref().to_owned());
+        self
+    }
+
+    /// A fixture file found as `#[dataflow_fixture(fixtures(..))]` finds it (see
+    /// [`fixture`](Self::fixture)): a path from the crate's directory, `fixtures/` beside
+    /// the test file (`source_file`, a `file!()`), or the crate's `tests/fixtures/`.
+    #[doc(hidden)]
+    pub fn fixture_beside(mut self, manifest_dir: &str, source_file: &str, name: &str) -> Self {
+        match crate::setup::find_fixture(manifest_dir, source_file, name) {
+            Ok(path) => self.setup.fixtures.push(path),
+            Err(e) => {
+                self.missing.get_or_insert(e);
+            }
+        }
+        self
+    }
+
+    /// A function run once on the template after the migrations, before the fixtures:
+    /// roles, extensions, another tool's migrations: a `fn(&DataFlow) ->
+    /// dataflow::Result<()>` or an `async fn(DataFlow) -> dataflow::Result<()>` (see
+    /// [`IntoSetup`](crate::IntoSetup)). The template is keyed by its type name (a
+    /// function's path), so a function item is the right thing to pass.
+    pub fn setup<F, Marker>(mut self, setup: F) -> Self
+    where
+        F: crate::IntoSetup<Marker>,
+    {
+        let name = std::any::type_name::<F>().to_owned();
+        self.setup.setup = Some((name, setup.into_setup()));
+        self
+    }
+
+    /// Makes the database. Every migration and fixture file is read here: a missing one is
+    /// an error naming it.
+    pub fn build(self) -> Result<TempDatabase> {
+        if let Some(missing) = self.missing {
+            return Err(missing);
+        }
+        if self.setup.is_empty() {
+            return TempDatabase::with_isolation(self.isolation);
+        }
+        if let Some(dir) = &self.setup.migrations {
+            // A missing directory or a malformed file name, before any database is made.
+            DataFlow::builder("sqlite::memory:")
+                .migrations(dir)
+                .build()?;
+        }
+        let setup = self.setup.prepared()?;
+        let db = TempDatabase::made(self.isolation, Some(setup))?;
+        if !IN_FIXTURE.with(Cell::get) {
+            // Outside a fixture there are no models to wait for: make it now, so that a
+            // failing migration or fixture is this call's error.
+            db.create()?;
+        }
+        Ok(db)
     }
 }
 

@@ -58,6 +58,26 @@ pub enum Error {
         report: String,
     },
 
+    /// A statement of a SQL fixture file that failed.
+    #[error("fixture {file}, statement at line {line}: {reason}")]
+    SqlFixture {
+        /// The fixture file.
+        file: String,
+        /// The line its failing statement starts on.
+        line: usize,
+        /// What the database said.
+        reason: String,
+    },
+
+    /// A fixture file named in `fixtures(..)` that is in none of the places looked at.
+    #[error("fixture file `{name}` not found; looked at: {}", .searched.join(", "))]
+    FixtureMissing {
+        /// The name as given.
+        name: String,
+        /// Where it was looked for.
+        searched: Vec<String>,
+    },
+
     /// An error from dataflow itself.
     #[error(transparent)]
     DataFlow(#[from] dataflow::Error),

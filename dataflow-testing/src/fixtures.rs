@@ -2,7 +2,7 @@
 
 use rstest::fixture;
 
-use crate::database::{Isolation, TempDatabase};
+use crate::database::{Isolation, TempDatabase, TempDatabaseBuilder};
 use crate::guard::TestDataFlow;
 
 /// A fresh temporary database: a tempfile-backed SQLite file by default, a fresh database on
@@ -35,4 +35,20 @@ pub fn dataflow_db(#[default(Isolation::Database)] isolation: Isolation) -> Test
         .dataflow()
         .unwrap_or_else(|e| panic!("dataflow_db: {e}"));
     TestDataFlow::new(db).with_database(database)
+}
+
+/// The temporary database of a `#[dataflow_fixture]` with database options (migrations,
+/// fixtures, setup, isolation): what `temp_database` is, made with `options`.
+///
+/// # Panics
+///
+/// When the database cannot be made: a missing file, a failing migration or fixture
+/// statement (named by file and line), an unreachable server.
+#[fixture]
+pub fn temp_database_with(
+    #[default(TempDatabase::options())] options: TempDatabaseBuilder,
+) -> TempDatabase {
+    options
+        .build()
+        .unwrap_or_else(|e| panic!("temp_database: {e}"))
 }

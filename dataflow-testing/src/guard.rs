@@ -266,7 +266,7 @@ impl<E: Into<FixtureError>> IntoFixtureResult for Result<DataFlow, E> {
 fn on_prepared(db: &DataFlow, prepared: &[String]) -> bool {
     prepared
         .iter()
-        .any(|url| dataflow::__private::redact_url(url) == db.url())
+        .any(|url| dataflow::__private::redact(url) == db.url())
 }
 
 /// The end of every `#[dataflow_fixture]`: guards the instance, keeps the fixture's

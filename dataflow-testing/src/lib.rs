@@ -73,18 +73,20 @@ mod leak;
 mod owner;
 mod rt;
 mod server;
+mod setup;
 mod snapshot;
 mod sqlite_template;
 mod test_server;
 pub mod trace;
 
-pub use crate::database::{Isolation, TempDatabase};
+pub use crate::database::{Isolation, TempDatabase, TempDatabaseBuilder};
 pub use crate::error::{Error, Result, ServerProblem};
 pub use crate::fixtures::{dataflow_db, temp_database};
 pub use crate::guard::{GuardOptions, LeakCheck, TestDataFlow};
 pub use crate::leak::{assert_registry_empty, keep_for_process, REGISTRY_SERIAL_KEY};
 pub use crate::owner::run_token;
 pub use crate::server::{drop_unused_templates, MYSQL_ENV, POSTGRES_ENV};
+pub use crate::setup::{Async, Blocking, IntoSetup, SetupFn, SetupFuture};
 pub use crate::snapshot::{
     registry_snapshot, snapshot_settings, RegistrySnapshot, SnapshotEntry, SnapshotScope,
 };
@@ -107,5 +109,6 @@ pub mod __private {
     pub use rstest;
 
     pub use crate::database::in_fixture;
+    pub use crate::fixtures::temp_database_with;
     pub use crate::guard::{finish_fixture, IntoFixtureResult};
 }

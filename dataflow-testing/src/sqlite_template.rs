@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use dataflow::{Backend, ModelSchema};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
@@ -11,6 +11,7 @@ use sqlx::{ConnectOptions, Connection, Executor};
 
 use crate::error::{Error, Result};
 use crate::rt;
+use crate::setup::DatabaseSetup;
 
 struct Templates {
     dir: tempfile::TempDir,
@@ -29,6 +30,30 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
+/// Writes a database holding what `setup` makes (migrations, setup function, fixtures) at
+/// `path`, copied from a template built once per process for that setup.
+pub(crate) fn copy_setup_into(setup: &Arc<DatabaseSetup>, path: &Path) -> Result<()> {
+    let mut templates = templates().lock().unwrap_or_else(|e| e.into_inner());
+    let templates = open_templates(&mut templates)?;
+    // Keys of setups and of schema lists share the map: keep them apart.
+    let key = setup.key.rotate_left(1) ^ 0x5e7u64;
+    let file = match templates.files.get(&key) {
+        Some(file) => file.clone(),
+        None => {
+            let file = templates.dir.path().join(format!("setup-{key:016x}.db"));
+            // What an earlier attempt that failed half way left.
+            let _ = std::fs::remove_file(&file);
+            let url = format!("sqlite://{}", file.display());
+            let apply = Arc::clone(setup);
+            rt::block_on(async move { apply.apply(&url).await })?;
+            templates.files.insert(key, file.clone());
+            file
+        }
+    };
+    std::fs::copy(&file, path).map_err(io_error(path))?;
+    Ok(())
+}
+
 /// Writes a database with the tables of `schemas` at `path` (which must not exist yet).
 /// Returns whether it wrote one (not for an empty schema list).
 pub(crate) fn copy_into(schemas: &[ModelSchema], path: &Path) -> Result<bool> {
@@ -43,14 +68,7 @@ pub(crate) fn copy_into(schemas: &[ModelSchema], path: &Path) -> Result<bool> {
 fn template_for(schemas: &[ModelSchema]) -> Result<PathBuf> {
     let fingerprint = crate::server::fingerprint(Backend::Sqlite, schemas);
     let mut templates = templates().lock().unwrap_or_else(|e| e.into_inner());
-    if templates.is_none() {
-        let dir = crate::database::owned_temp_dir("templates")?;
-        *templates = Some(Templates {
-            dir,
-            files: HashMap::new(),
-        });
-    }
-    let templates = templates.as_mut().expect("made above");
+    let templates = open_templates(&mut templates)?;
     if let Some(file) = templates.files.get(&fingerprint) {
         return Ok(file.clone());
     }
@@ -74,6 +92,18 @@ fn template_for(schemas: &[ModelSchema]) -> Result<PathBuf> {
     .map_err(|e| Error::DataFlow(dataflow::Error::Database(e)))?;
     templates.files.insert(fingerprint, file.clone());
     Ok(file)
+}
+
+/// The process's template directory, made on first use.
+fn open_templates(templates: &mut Option<Templates>) -> Result<&mut Templates> {
+    if templates.is_none() {
+        let dir = crate::database::owned_temp_dir("templates")?;
+        *templates = Some(Templates {
+            dir,
+            files: HashMap::new(),
+        });
+    }
+    Ok(templates.as_mut().expect("made above"))
 }
 
 /// Removes this process's templates (at exit).

@@ -161,6 +161,102 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A write that would give two rows the same value of a unique key (the primary key or
+    /// a `#[dataflow(unique)]` constraint). The write changed nothing.
+    #[error("{model}: another row already has this {} (unique constraint `{constraint}`)", field_list(.fields))]
+    UniqueViolation {
+        /// The model name.
+        model: String,
+        /// The constraint's name, e.g. `users_email_key` or `users_pkey`.
+        constraint: String,
+        /// The fields of the constraint, in order.
+        fields: Vec<String>,
+    },
+
+    /// Raw SQL given a different number of parameters than it has placeholders.
+    #[error("SQL statement `{sql}` has {expected} parameter placeholder(s) but {given} parameter(s) were given")]
+    SqlParameters {
+        /// The statement (cut to a readable length).
+        sql: String,
+        /// How many placeholders the statement has.
+        expected: usize,
+        /// How many parameters were given.
+        given: usize,
+    },
+
+    /// Raw SQL that the database refused (a syntax error, an unknown table, ...), or a
+    /// result column whose type raw SQL cannot turn into JSON.
+    #[error("SQL statement `{sql}` failed: {reason}")]
+    Sql {
+        /// The statement (cut to a readable length).
+        sql: String,
+        /// What the database (or the decoder) said.
+        reason: String,
+        /// The driver's error, when there is one.
+        #[source]
+        source: Option<sqlx::Error>,
+    },
+
+    /// A migrations directory that cannot be read: missing, unreadable, or holding a `.sql`
+    /// file not named `<version>_<name>.sql`.
+    #[error("migrations directory `{dir}`: {reason}")]
+    MigrationSource {
+        /// The directory as given.
+        dir: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A migration that was applied to the database and has changed since (its checksum
+    /// differs), as sqlx reports it.
+    #[error("migration {version} (`{file}`) was applied to this database and has been changed since; restore it, or add a new migration instead of editing an applied one")]
+    MigrationChanged {
+        /// The migration's file name.
+        file: String,
+        /// Its version.
+        version: i64,
+    },
+
+    /// A migration whose SQL failed; the database is left as it was before the run (on
+    /// PostgreSQL and SQLite, where DDL is transactional).
+    #[error("migration `{file}` failed{}: {reason}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
+    MigrationFailed {
+        /// The migration's file name.
+        file: String,
+        /// The line of the file the database points at, when it does.
+        line: Option<usize>,
+        /// What the database said.
+        reason: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// Migrations that cannot run for another reason (a migration applied to the database
+    /// whose file is gone, a partly applied one, ...).
+    #[error("migrations in `{dir}`: {reason}")]
+    Migration {
+        /// The migrations directory.
+        dir: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A model whose table exists (made by a migration) and disagrees with it.
+    #[error("model {model} does not match its table `{table}`: column `{column}` should be {expected}, found {found}")]
+    SchemaMismatch {
+        /// The model name.
+        model: String,
+        /// The table.
+        table: String,
+        /// The column that disagrees.
+        column: String,
+        /// What the model needs, e.g. `BIGINT`.
+        expected: String,
+        /// What the table has, e.g. `text`, or `no such column`.
+        found: String,
+    },
+
     /// Any other invalid parameter.
     #[error("invalid parameter `{param}`: {reason}")]
     InvalidParameter {
@@ -227,6 +323,20 @@ fn expected_list(expected: &[String]) -> String {
     }
 }
 
+fn field_list(fields: &[String]) -> String {
+    match fields {
+        [] => "value".to_owned(),
+        [one] => format!("`{one}`"),
+        many => format!(
+            "combination of {}",
+            many.iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 fn suggestion_list(suggestions: &[String]) -> String {
     match suggestions {
         [] => String::new(),
@@ -272,6 +382,19 @@ impl Error {
             reason: reason.into(),
         }
     }
+}
+
+/// SQL text for an error message: one line, cut to a readable length.
+pub(crate) fn short_sql(sql: &str) -> String {
+    let line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.len() <= 120 {
+        return line;
+    }
+    let cut = (0..=117)
+        .rev()
+        .find(|i| line.is_char_boundary(*i))
+        .unwrap_or(0);
+    format!("{}...", &line[..cut])
 }
 
 /// A JSON value rendered for an error message, cut to a readable length.

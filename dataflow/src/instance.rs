@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::db::migrate::Migrations;
 use crate::db::{engine, url, Backend, PoolSettings, Store};
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelSchema};
@@ -47,6 +48,8 @@ pub struct DataFlow {
 struct Inner {
     /// The URL, password hidden.
     url: String,
+    /// The URL as given, password included.
+    full_url: String,
     transaction: bool,
     id: InstanceId,
     /// The thread that built the instance: under libtest, the test it belongs to.
@@ -97,6 +100,7 @@ impl DataFlow {
             url: url.to_owned(),
             auto_migrate: true,
             collision: Collision::Shadow,
+            migrations: None,
             settings: PoolSettings {
                 max_connections: None,
                 connect_timeout: Duration::from_secs(10),
@@ -119,6 +123,24 @@ impl DataFlow {
     /// The database URL, with any password hidden.
     pub fn url(&self) -> &str {
         &self.inner.url
+    }
+
+    /// The database URL as given, password included, for code that needs a connection of
+    /// its own (another tool's migrations, a driver of its own, ...).
+    ///
+    /// A connection opened from this URL is **outside** transaction mode: it does not see
+    /// the instance's uncommitted work, and what it writes is committed and is not rolled
+    /// back with the test. To run SQL inside the instance's own session use
+    /// [`execute_sql`](Self::execute_sql) and [`query_sql`](Self::query_sql).
+    ///
+    /// ```
+    /// let db = dataflow::DataFlow::new("postgres://app:secret@localhost/app_test")?;
+    /// assert_eq!(db.url(), "postgres://app:***@localhost/app_test");
+    /// assert_eq!(db.connect_url(), "postgres://app:secret@localhost/app_test");
+    /// # Ok::<(), dataflow::Error>(())
+    /// ```
+    pub fn connect_url(&self) -> &str {
+        &self.inner.full_url
     }
 
     /// Whether the instance runs in transaction mode (see
@@ -169,6 +191,12 @@ impl DataFlow {
             });
         }
         let model = Arc::new(ModelState::new(schema, self.inner.auto_migrate));
+        let store = &self.inner.store;
+        if store.has_migrations() && store.migrations_applied() {
+            // Connected already: check the model against a migrated table now.
+            let (model, store) = (Arc::clone(&model), Arc::clone(store));
+            engine::block_on(async move { model.ensure_table(&store).await })?;
+        }
         let registrations = nodes::generate(&model, &self.inner.store, self.inner.id);
         NodeRegistry::global().register_owned(
             Owner::Instance(self.inner.id),
@@ -207,12 +235,7 @@ impl DataFlow {
     /// Creates the tables of every registered model now, instead of before first use.
     pub async fn migrate(&self) -> Result<()> {
         let store = Arc::clone(&self.inner.store);
-        let models: Vec<Arc<ModelState>> = self
-            .inner
-            .models
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let models = self.registered();
         engine::run(async move {
             for model in models {
                 model.create_table(&store).await?;
@@ -220,6 +243,115 @@ impl DataFlow {
             Ok(())
         })
         .await
+    }
+
+    /// Runs one SQL statement (or, without parameters, several separated by `;`) on the
+    /// instance's own session, and returns the number of rows it affected.
+    ///
+    /// `params` are bound to the placeholders (`$1`, `$2`, ... on PostgreSQL, `?`
+    /// elsewhere), never formatted into the text; a different number of parameters than
+    /// placeholders is [`Error::SqlParameters`], and a statement the database refuses is
+    /// [`Error::Sql`] naming it. On PostgreSQL each parameter is converted to the type the
+    /// server expects there (a `DATE`, a `UUID`, ...). In transaction mode the statement
+    /// runs inside the test's transaction and is rolled back with it. The tables of the
+    /// registered models are created first (with auto-migrate), as before a node runs.
+    ///
+    /// ```
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dataflow::Result<()> {
+    /// let db = dataflow::DataFlow::new("sqlite::memory:")?;
+    /// db.execute_sql("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)", &[]).await?;
+    /// let added = db
+    ///     .execute_sql("INSERT INTO notes (text) VALUES (?), (?)", &[json!("a"), json!("b")])
+    ///     .await?;
+    /// assert_eq!(added, 2);
+    ///
+    /// let err = db.execute_sql("DELETE FROM notes WHERE id = ?", &[]).await.unwrap_err();
+    /// assert!(matches!(err, dataflow::Error::SqlParameters { expected: 1, given: 0, .. }));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn execute_sql(&self, sql: &str, params: &[serde_json::Value]) -> Result<u64> {
+        engine::run(self.raw_sql(sql, params, Raw::Execute))
+            .await
+            .map(RawOutput::affected)
+    }
+
+    /// [`execute_sql`](Self::execute_sql), blocking the calling thread (for synchronous
+    /// tests), like [`close_blocking`](Self::close_blocking).
+    pub fn execute_sql_blocking(&self, sql: &str, params: &[serde_json::Value]) -> Result<u64> {
+        engine::block_on(self.raw_sql(sql, params, Raw::Execute)).map(RawOutput::affected)
+    }
+
+    /// Runs a query on the instance's own session and returns its rows as JSON objects keyed
+    /// by column name, as [`execute_sql`](Self::execute_sql) runs a statement.
+    ///
+    /// Integers and floats are JSON numbers, booleans booleans, text strings, bytes arrays of
+    /// numbers, JSON columns JSON; dates and times are ISO 8601 strings, UUIDs and decimals
+    /// (`NUMERIC`) strings. A column of another type is [`Error::Sql`]: cast it in the query.
+    ///
+    /// ```
+    /// use serde_json::json;
+    ///
+    /// let db = dataflow::DataFlow::new("sqlite::memory:")?;
+    /// let rows = db.query_sql_blocking("SELECT ? + 1 AS n, 'hi' AS greeting", &[json!(41)])?;
+    /// assert_eq!(rows[0]["n"], 42);
+    /// assert_eq!(rows[0]["greeting"], "hi");
+    /// # Ok::<(), dataflow::Error>(())
+    /// ```
+    pub async fn query_sql(
+        &self,
+        sql: &str,
+        params: &[serde_json::Value],
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+        engine::run(self.raw_sql(sql, params, Raw::Query))
+            .await
+            .map(RawOutput::rows)
+    }
+
+    /// [`query_sql`](Self::query_sql), blocking the calling thread.
+    pub fn query_sql_blocking(
+        &self,
+        sql: &str,
+        params: &[serde_json::Value],
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+        engine::block_on(self.raw_sql(sql, params, Raw::Query)).map(RawOutput::rows)
+    }
+
+    /// The work of the raw SQL methods, owned so that it can move to the engine.
+    fn raw_sql(
+        &self,
+        sql: &str,
+        params: &[serde_json::Value],
+        raw: Raw,
+    ) -> impl std::future::Future<Output = Result<RawOutput>> + Send + 'static {
+        let store = Arc::clone(&self.inner.store);
+        let models = self.registered();
+        let (sql, params) = (sql.to_owned(), params.to_vec());
+        async move {
+            for model in models {
+                model.ensure_table(&store).await?;
+            }
+            let mut session = store.session().await?;
+            let result = match raw {
+                Raw::Execute => session
+                    .execute_sql(&sql, &params)
+                    .await
+                    .map(RawOutput::Affected),
+                Raw::Query => session.query_sql(&sql, &params).await.map(RawOutput::Rows),
+            };
+            session.finish(result).await
+        }
+    }
+
+    fn registered(&self) -> Vec<Arc<ModelState>> {
+        self.inner
+            .models
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Opens a connection now: an unreachable database is an error that names it.
@@ -245,6 +377,35 @@ impl DataFlow {
         let models = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
         for model in models.iter() {
             model.assume_table_exists();
+        }
+    }
+}
+
+/// Which raw SQL method runs.
+#[derive(Debug, Clone, Copy)]
+enum Raw {
+    Execute,
+    Query,
+}
+
+/// What a raw SQL method returns.
+enum RawOutput {
+    Affected(u64),
+    Rows(Vec<serde_json::Map<String, serde_json::Value>>),
+}
+
+impl RawOutput {
+    fn affected(self) -> u64 {
+        match self {
+            RawOutput::Affected(n) => n,
+            RawOutput::Rows(rows) => rows.len() as u64,
+        }
+    }
+
+    fn rows(self) -> Vec<serde_json::Map<String, serde_json::Value>> {
+        match self {
+            RawOutput::Rows(rows) => rows,
+            RawOutput::Affected(_) => Vec::new(),
         }
     }
 }
@@ -287,6 +448,7 @@ pub struct DataFlowBuilder {
     url: String,
     auto_migrate: bool,
     collision: Collision,
+    migrations: Option<std::path::PathBuf>,
     settings: PoolSettings,
 }
 
@@ -317,7 +479,12 @@ impl DataFlowBuilder {
         self
     }
 
-    /// Transaction mode, for tests: the instance runs on one connection inside a
+    /// Transaction mode, for tests: also turned on by the query parameter
+    /// `dataflow_isolation=transaction` in the URL, which the URL of a transaction-isolated
+    /// test database carries (dataflow-testing's `Isolation::Transaction`), so that an
+    /// instance built from that URL never writes outside the test's transaction.
+    ///
+    /// The instance runs on one connection inside a
     /// transaction that is never committed, so closing or dropping the instance rolls back
     /// everything it did. Nodes' own transactions become savepoints. PostgreSQL and SQLite
     /// only (MySQL commits on `CREATE TABLE`); work that needs a real commit or several
@@ -333,8 +500,64 @@ impl DataFlowBuilder {
         self
     }
 
+    /// Applies the migrations of a sqlx-cli directory (`<version>_<name>.sql`, or
+    /// reversible `<version>_<name>.up.sql` / `.down.sql`) before any other database work
+    /// of the instance, with sqlx's own migrator: they are recorded in `_sqlx_migrations`
+    /// exactly as `sqlx migrate run` records them, and a migration that was applied and has
+    /// changed since is [`Error::MigrationChanged`].
+    ///
+    /// **When:** `build()` only checks the directory (a missing directory or a malformed
+    /// file name is [`Error::MigrationSource`] there) and never connects; the migrations run
+    /// when the instance first uses the database: [`connect`](Self::connect),
+    /// [`DataFlow::ping`], [`DataFlow::migrate`], raw SQL, or the first node that runs. On
+    /// PostgreSQL and SQLite the pending migrations run in one transaction, so a failing
+    /// one ([`Error::MigrationFailed`], naming the file and line) leaves the database as
+    /// it was; MySQL commits DDL as it goes.
+    ///
+    /// A model whose table a migration created is checked against it instead of being
+    /// created: a missing column or a type the model cannot use is
+    /// [`Error::SchemaMismatch`], at [`DataFlow::model`] once the migrations have run,
+    /// otherwise at first use. A relative path is taken from the current directory (under
+    /// `cargo test`, the crate's directory).
+    ///
+    /// ```
+    /// #[derive(dataflow::Model)]
+    /// struct User { id: i64, email: String }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dataflow::Result<()> {
+    /// # let migrations = tempfile::tempdir().unwrap();
+    /// # std::fs::write(
+    /// #     migrations.path().join("20240101000000_users.sql"),
+    /// #     "CREATE TABLE users (id BIGINT PRIMARY KEY, email TEXT NOT NULL UNIQUE,
+    /// #      created_at TEXT NOT NULL, updated_at TEXT NOT NULL);",
+    /// # ).unwrap();
+    /// # let migrations = migrations.path();
+    /// let db = dataflow::DataFlow::builder("sqlite::memory:")
+    ///     .migrations(migrations) // e.g. "migrations"
+    ///     .connect()
+    ///     .await?;
+    /// db.model::<User>()?; // checked against the migrated table
+    /// let applied = db.query_sql("SELECT version, success FROM _sqlx_migrations", &[]).await?;
+    /// assert_eq!(applied[0]["version"], 20240101000000_i64);
+    ///
+    /// let missing = dataflow::DataFlow::builder("sqlite::memory:").migrations("no/such/dir").build();
+    /// assert!(matches!(missing, Err(dataflow::Error::MigrationSource { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn migrations(mut self, dir: impl AsRef<std::path::Path>) -> Self {
+        self.migrations = Some(dir.as_ref().to_owned());
+        self
+    }
+
     /// Builds the instance; connects on first use.
-    pub fn build(self) -> Result<DataFlow> {
+    pub fn build(mut self) -> Result<DataFlow> {
+        let (plain, marked) = url::take_transaction_marker(&self.url);
+        if marked {
+            self.url = plain;
+            self.settings.transaction = true;
+        }
         let target = url::parse(&self.url)?;
         if self.settings.transaction && target.backend() == Backend::MySql {
             return Err(Error::InvalidUrl {
@@ -344,10 +567,24 @@ impl DataFlowBuilder {
                     .to_owned(),
             });
         }
-        let store = Store::open(target, &self.settings);
+        let migrations = match &self.migrations {
+            Some(dir) => Some(Migrations::new(dir)?),
+            None => None,
+        };
+        if migrations.is_some() && self.settings.transaction && target.is_memory() {
+            return Err(Error::InvalidUrl {
+                url: url::redact(&self.url),
+                reason:
+                    "migrations in transaction mode need a database file (an in-memory \
+                         database lives in the transaction it would have to commit them outside of)"
+                        .to_owned(),
+            });
+        }
+        let store = Store::open(target, &self.settings, migrations);
         Ok(DataFlow {
             inner: Arc::new(Inner {
                 url: url::redact(&self.url),
+                full_url: self.url.clone(),
                 transaction: self.settings.transaction,
                 id: InstanceId::next(),
                 created_by: std::thread::current().name().map(Arc::from),

@@ -65,7 +65,9 @@ mod workflow;
 pub use crate::db::Backend;
 pub use crate::error::{Error, Result, WorkflowProblem};
 pub use crate::instance::{DataFlow, DataFlowBuilder};
-pub use crate::model::{table_name, validate_identifier, FieldDef, FieldType, Model, ModelSchema};
+pub use crate::model::{
+    table_name, validate_identifier, FieldDef, FieldType, KeyDef, Model, ModelSchema,
+};
 pub use crate::node::{Node, NodeFuture, NodeKind, Params};
 pub use crate::registry::{
     Collision, InstanceId, NodeRegistry, Owner, RegistryEntry, RegistryObserver,
@@ -79,18 +81,15 @@ pub use dataflow_macros::Model;
 /// Not public API, and not covered by semver. Two users, nobody else:
 /// the code `#[derive(Model)]` generates (`OnceLock`), and the sibling crate
 /// `dataflow-testing`, which needs a few hooks into an instance that an application must
-/// never call (`tables_exist`, `redact_url`). Both crates are released together at the same
+/// never call (`tables_exist`, `redact`, `TRANSACTION_MARKER`). Both crates are released together at the same
 /// version, which is what makes this door safe.
 #[doc(hidden)]
 pub mod __private {
     pub use std::sync::OnceLock;
 
-    /// For `dataflow-testing`: `url` with its password hidden exactly as
-    /// [`DataFlow::url`](crate::DataFlow::url) hides it, so a URL the toolkit made can be
-    /// compared with an instance's.
-    pub fn redact_url(url: &str) -> String {
-        crate::db::url::redact(url)
-    }
+    /// The URL query parameter that turns transaction mode on (see
+    /// `DataFlowBuilder::transaction_mode`).
+    pub const TRANSACTION_MARKER: &str = crate::db::url::TRANSACTION_MARKER;
 
     /// For `dataflow-testing`: the database of `db` was just made from a template holding
     /// the tables of exactly the models registered on `db`, so neither `migrate` nor a

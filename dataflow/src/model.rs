@@ -17,10 +17,14 @@ pub trait Model: 'static {
 pub enum FieldType {
     /// `String`: a JSON string.
     String,
+    /// `i16`: a JSON integer in range (`SMALLINT`).
+    I16,
     /// `i32`: a JSON integer in range.
     I32,
     /// `i64`: a JSON integer.
     I64,
+    /// `f32`: a JSON number (`REAL` / `FLOAT`), written back with `f32` precision.
+    F32,
     /// `f64`: a JSON number.
     F64,
     /// `bool`: a JSON boolean.
@@ -33,6 +37,17 @@ pub enum FieldType {
     DateTime,
     /// `chrono::NaiveDateTime`: an ISO 8601 string without offset.
     NaiveDateTime,
+    /// `chrono::NaiveDate`: a `YYYY-MM-DD` string (`DATE`).
+    Date,
+    /// `uuid::Uuid`: a UUID string, written back hyphenated and lower-case (`UUID` on
+    /// PostgreSQL, text elsewhere). Needs the crate feature `uuid` (on by default).
+    Uuid,
+    /// `rust_decimal::Decimal`: an exact decimal number as a JSON string such as `"12.50"`
+    /// (a JSON number is accepted too), written back without trailing zeros (`"12.5"`).
+    /// `NUMERIC` on PostgreSQL, `DECIMAL(65, 30)` on MySQL, text on SQLite (so on SQLite
+    /// `$gt`/`$lt` filters compare it as text). Needs the crate feature `decimal` (on by
+    /// default).
+    Decimal,
 }
 
 impl FieldType {
@@ -40,20 +55,34 @@ impl FieldType {
     pub fn describe(self) -> &'static str {
         match self {
             FieldType::String => "a string",
+            FieldType::I16 => "an integer (i16)",
             FieldType::I32 => "an integer (i32)",
             FieldType::I64 => "an integer (i64)",
-            FieldType::F64 => "a number",
+            FieldType::F32 | FieldType::F64 => "a number",
             FieldType::Bool => "a boolean",
             FieldType::Bytes => "an array of bytes (0-255)",
             FieldType::Json => "any JSON value",
             FieldType::DateTime => "an RFC 3339 date-time string",
             FieldType::NaiveDateTime => "an ISO 8601 date-time string",
+            FieldType::Date => "a date string (YYYY-MM-DD)",
+            FieldType::Uuid => "a UUID string",
+            FieldType::Decimal => "a decimal number as a string (e.g. \"12.50\")",
         }
     }
 
-    /// Whether the type is an integer (and so an `id` of this type auto-increments).
+    /// Whether the type is an integer that may be a primary key (and so an `id` of this
+    /// type auto-increments).
     pub fn is_integer(self) -> bool {
         matches!(self, FieldType::I32 | FieldType::I64)
+    }
+
+    /// The crate feature this type needs, when it is not enabled.
+    pub(crate) fn missing_feature(self) -> Option<&'static str> {
+        match self {
+            FieldType::Uuid if cfg!(not(feature = "uuid")) => Some("uuid"),
+            FieldType::Decimal if cfg!(not(feature = "decimal")) => Some("decimal"),
+            _ => None,
+        }
     }
 }
 
@@ -78,16 +107,34 @@ pub const TIMESTAMP_COLUMNS: [&str; 2] = ["created_at", "updated_at"];
 ///
 /// let schema = ModelSchema::new("UserProfile")
 ///     .field("id", FieldType::I64)
-///     .field("name", FieldType::String)
-///     .nullable_field("bio", FieldType::String);
+///     .field("email", FieldType::String)
+///     .field("team", FieldType::I64)
+///     .nullable_field("bio", FieldType::String)
+///     .unique(["email"])
+///     .index(["team", "email"]);
 /// assert_eq!(schema.table(), "user_profiles");
 /// assert!(schema.primary_key_auto_increments());
+/// assert_eq!(schema.unique_constraints()[0].name, "user_profiles_email_key");
+/// assert_eq!(schema.indexes()[0].name, "user_profiles_team_email_idx");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelSchema {
     name: String,
     table: String,
     fields: Vec<FieldDef>,
+    unique: Vec<KeyDef>,
+    indexes: Vec<KeyDef>,
+    timestamps: bool,
+}
+
+/// A unique constraint or an index over some columns of a model's table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyDef {
+    /// Its name in the database: `<table>_<columns>_key` for a unique constraint,
+    /// `<table>_<columns>_idx` for an index (how PostgreSQL names them by default).
+    pub name: String,
+    /// Its columns, in order.
+    pub columns: Vec<String>,
 }
 
 impl ModelSchema {
@@ -99,13 +146,89 @@ impl ModelSchema {
             name,
             table,
             fields: Vec::new(),
+            unique: Vec::new(),
+            indexes: Vec::new(),
+            timestamps: true,
         }
     }
 
     /// Stores the model in `table` instead of the default.
     pub fn with_table(mut self, table: impl Into<String>) -> Self {
         self.table = table.into();
+        for key in self.unique.iter_mut().chain(&mut self.indexes) {
+            key.name = key_name(&self.table, &key.columns, key.name.ends_with("_key"));
+        }
         self
+    }
+
+    /// Adds a unique constraint over `columns` (one column, or several together), named
+    /// `<table>_<columns>_key`.
+    pub fn unique<I, S>(mut self, columns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let columns: Vec<String> = columns.into_iter().map(Into::into).collect();
+        let name = key_name(&self.table, &columns, true);
+        self.unique.push(KeyDef { name, columns });
+        self
+    }
+
+    /// Adds an index over `columns`, named `<table>_<columns>_idx`.
+    pub fn index<I, S>(mut self, columns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let columns: Vec<String> = columns.into_iter().map(Into::into).collect();
+        let name = key_name(&self.table, &columns, false);
+        self.indexes.push(KeyDef { name, columns });
+        self
+    }
+
+    /// Whether the table has the `created_at` / `updated_at` columns dataflow maintains.
+    /// Default: true.
+    pub fn timestamps(mut self, timestamps: bool) -> Self {
+        self.timestamps = timestamps;
+        self
+    }
+
+    /// Whether the table has `created_at` / `updated_at` (see [`timestamps`](Self::timestamps)).
+    pub fn has_timestamps(&self) -> bool {
+        self.timestamps
+    }
+
+    /// The unique constraints, in declaration order (the primary key not included).
+    pub fn unique_constraints(&self) -> &[KeyDef] {
+        &self.unique
+    }
+
+    /// The indexes, in declaration order.
+    pub fn indexes(&self) -> &[KeyDef] {
+        &self.indexes
+    }
+
+    /// The columns a constraint of the table's covers, by the constraint's name: the
+    /// primary key (`<table>_pkey`, or MySQL's `PRIMARY`) or a unique constraint.
+    pub fn constraint_columns(&self, constraint: &str) -> Option<Vec<String>> {
+        if constraint == format!("{}_pkey", self.table) || constraint == "PRIMARY" {
+            return Some(vec!["id".to_owned()]);
+        }
+        self.unique
+            .iter()
+            .find(|k| k.name == constraint)
+            .map(|k| k.columns.clone())
+    }
+
+    /// The constraint over exactly `columns`: the primary key or a unique constraint.
+    pub fn constraint_named_by_columns(&self, columns: &[String]) -> Option<String> {
+        if columns == ["id"] {
+            return Some(format!("{}_pkey", self.table));
+        }
+        self.unique
+            .iter()
+            .find(|k| k.columns == columns)
+            .map(|k| k.name.clone())
     }
 
     /// Adds a field that may not be null.
@@ -160,16 +283,24 @@ impl ModelSchema {
         self.primary_key().is_some_and(|pk| pk.ty.is_integer())
     }
 
-    /// Every column of the table in order: the fields, then `created_at` and `updated_at`.
+    /// Every column of the table in order: the fields, then `created_at` and `updated_at`
+    /// (unless [`timestamps(false)`](Self::timestamps)).
     pub fn column_names(&self) -> impl Iterator<Item = &str> {
+        let timestamps: &[&str] = if self.timestamps {
+            &TIMESTAMP_COLUMNS
+        } else {
+            &[]
+        };
         self.fields
             .iter()
             .map(|f| f.name.as_str())
-            .chain(TIMESTAMP_COLUMNS)
+            .chain(timestamps.iter().copied())
     }
 
     /// The `CREATE TABLE IF NOT EXISTS` statement dataflow runs for this model on `backend`
-    /// (for a [valid](Self::validate) schema).
+    /// (for a [valid](Self::validate) schema), followed by its `CREATE INDEX IF NOT EXISTS`
+    /// statements (SQLite and PostgreSQL; MySQL declares indexes in the table), separated by
+    /// `;`.
     ///
     /// ```
     /// use dataflow::{Backend, FieldType, ModelSchema};
@@ -178,7 +309,11 @@ impl ModelSchema {
     /// assert!(sql.starts_with("CREATE TABLE IF NOT EXISTS \"tags\""));
     /// ```
     pub fn create_table_sql(&self, backend: crate::Backend) -> String {
-        crate::db::sql::create_table(backend, self).sql
+        crate::db::sql::create_table(backend, self)
+            .iter()
+            .map(|q| q.sql.as_str())
+            .collect::<Vec<_>>()
+            .join(";\n")
     }
 
     /// Checks that every name is a plain identifier, that `id` exists with a supported type,
@@ -195,22 +330,73 @@ impl ModelSchema {
             if self.fields[..i].iter().any(|f| f.name == field.name) {
                 return Err(invalid(format!("field `{}` is declared twice", field.name)));
             }
-            if TIMESTAMP_COLUMNS.contains(&field.name.as_str()) {
+            if let Some(feature) = field.ty.missing_feature() {
+                return Err(invalid(format!(
+                    "field `{}` needs the `{feature}` feature of dataflow",
+                    field.name
+                )));
+            }
+            if self.timestamps && TIMESTAMP_COLUMNS.contains(&field.name.as_str()) {
                 return Err(invalid(format!(
                     "`{}` is maintained by dataflow; remove the field",
                     field.name
                 )));
             }
         }
+        let keys = [
+            ("unique", "unique constraint", &self.unique),
+            ("index", "index", &self.indexes),
+        ];
+        for (kind, what, keys) in keys {
+            for (i, key) in keys.iter().enumerate() {
+                validate_identifier(what, &key.name)?;
+                if keys[..i].iter().any(|k| k.name == key.name) {
+                    return Err(invalid(format!(
+                        "{kind}({}) is declared twice",
+                        key.columns.join(", ")
+                    )));
+                }
+                if key.columns.is_empty() {
+                    return Err(invalid(format!("{kind}() needs at least one field")));
+                }
+                for (i, column) in key.columns.iter().enumerate() {
+                    if self.field_def(column).is_none() {
+                        return Err(invalid(format!(
+                            "{kind}({}) names `{column}`, which is not a field",
+                            key.columns.join(", ")
+                        )));
+                    }
+                    if key.columns[..i].contains(column) {
+                        return Err(invalid(format!(
+                            "{kind}({}) names `{column}` twice",
+                            key.columns.join(", ")
+                        )));
+                    }
+                }
+            }
+        }
         match self.primary_key() {
             None => Err(invalid("it has no `id` field".to_owned())),
             Some(pk) if pk.nullable => Err(invalid("`id` may not be optional".to_owned())),
-            Some(pk) if !matches!(pk.ty, FieldType::String | FieldType::I32 | FieldType::I64) => {
-                Err(invalid("`id` must be a String, i32 or i64".to_owned()))
+            Some(pk)
+                if !matches!(
+                    pk.ty,
+                    FieldType::String | FieldType::Uuid | FieldType::I32 | FieldType::I64
+                ) =>
+            {
+                Err(invalid(
+                    "`id` must be a String, Uuid, i32 or i64".to_owned(),
+                ))
             }
             Some(_) => Ok(()),
         }
     }
+}
+
+/// `<table>_<col>_<col>_key` (unique) or `..._idx` (index).
+fn key_name(table: &str, columns: &[String], unique: bool) -> String {
+    let suffix = if unique { "key" } else { "idx" };
+    format!("{table}_{}_{suffix}", columns.join("_"))
 }
 
 /// Checks that `name` is a plain SQL identifier: ASCII letters, digits and `_`, not starting

@@ -18,7 +18,10 @@ pub fn check(input: &FixtureInput) -> syn::Result<()> {
     errors.extend(options(&input.options));
     match &input.item {
         FixtureItem::NotAFunction(span) => errors.push(not_a_function(*span)),
-        FixtureItem::Function(function) => errors.extend(fixture_fn(function)),
+        FixtureItem::Function(function) => {
+            errors.extend(fixture_fn(function));
+            errors.extend(database_argument(input, function));
+        }
     }
     combine(errors)
 }
@@ -53,7 +56,22 @@ fn options(options: &[FixtureOption]) -> Vec<Error> {
                 errors.extend(leak_check(value));
                 key
             }
-            FixtureOption::KeepOnFailure { key, .. } => key,
+            FixtureOption::KeepOnFailure { key, .. }
+            | FixtureOption::Migrations { key, .. }
+            | FixtureOption::Fixtures { key, .. }
+            | FixtureOption::Setup { key, .. } => key,
+            FixtureOption::Isolation { key, value } => {
+                if !["database", "transaction"].contains(&value.value().as_str()) {
+                    errors.push(Error::new(
+                        value.span(),
+                        format!(
+                            "unknown isolation {:?}; expected \"database\" or \"transaction\"",
+                            value.value()
+                        ),
+                    ));
+                }
+                key
+            }
         };
         if seen.contains(&key) {
             errors.push(duplicate_key(key));
@@ -63,12 +81,32 @@ fn options(options: &[FixtureOption]) -> Vec<Error> {
     errors
 }
 
+/// Database options configure the fixture's `TempDatabase` argument: there must be one.
+fn database_argument(input: &FixtureInput, function: &FixtureFn) -> Option<Error> {
+    if !input.has_database_options() || function.database_argument().is_some() {
+        return None;
+    }
+    let key = input.options.iter().find_map(|option| match option {
+        FixtureOption::Migrations { key, .. }
+        | FixtureOption::Fixtures { key, .. }
+        | FixtureOption::Setup { key, .. }
+        | FixtureOption::Isolation { key, .. } => Some(key),
+        _ => None,
+    })?;
+    Some(Error::new_spanned(
+        key,
+        "migrations, fixtures, setup and isolation configure the fixture's temporary \
+         database: take it as an argument, as in `fn db(temp_database: TempDatabase) -> DataFlow`",
+    ))
+}
+
 fn unknown_key(key: &Path) -> Error {
     Error::new_spanned(
         key,
         format!(
-            "unknown option in #[dataflow_fixture(...)]; the options are leak_check ({}) \
-             and keep_on_failure (a flag, or = true / = false)",
+            "unknown option in #[dataflow_fixture(...)]; the options are leak_check ({}), \
+             keep_on_failure (a flag, or = true / = false), migrations = \"dir\", \
+             fixtures(\"file.sql\", ...), setup = path::to::fn and isolation = \"database\" | \"transaction\"",
             LeakCheck::choices()
         ),
     )

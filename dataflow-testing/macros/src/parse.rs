@@ -82,6 +82,34 @@ pub enum FixtureOption {
         /// The value: `true` for the bare flag.
         value: bool,
     },
+    /// `migrations = "dir"`: a directory from the crate's directory.
+    Migrations {
+        /// The `migrations` key.
+        key: Path,
+        /// The directory.
+        dir: LitStr,
+    },
+    /// `fixtures("a.sql", "b.sql")`: SQL files, looked for as sqlx::test does.
+    Fixtures {
+        /// The `fixtures` key.
+        key: Path,
+        /// The file names.
+        files: Vec<LitStr>,
+    },
+    /// `setup = path::to::function`.
+    Setup {
+        /// The `setup` key.
+        key: Path,
+        /// The function.
+        function: Path,
+    },
+    /// `isolation = "transaction"` or `"database"`.
+    Isolation {
+        /// The `isolation` key.
+        key: Path,
+        /// Its value, not yet checked.
+        value: LitStr,
+    },
     /// Any other key, whatever its form.
     Unknown(Path),
     /// A known key with a value of the wrong kind (`leak_check = global`, ...): the error.
@@ -168,6 +196,19 @@ impl FixtureInput {
         })
     }
 
+    /// Whether a database option (migrations, fixtures, setup, isolation) is given.
+    pub fn has_database_options(&self) -> bool {
+        self.options.iter().any(|option| {
+            matches!(
+                option,
+                FixtureOption::Migrations { .. }
+                    | FixtureOption::Fixtures { .. }
+                    | FixtureOption::Setup { .. }
+                    | FixtureOption::Isolation { .. }
+            )
+        })
+    }
+
     /// The value of `keep_on_failure`, if given.
     pub fn keep_on_failure(&self) -> Option<bool> {
         self.options.iter().find_map(|option| match option {
@@ -178,6 +219,17 @@ impl FixtureInput {
 }
 
 impl FixtureFn {
+    /// The position of the argument of type `TempDatabase` (by last path segment), which
+    /// the database options configure.
+    pub fn database_argument(&self) -> Option<usize> {
+        self.item.sig.inputs.iter().position(|input| match input {
+            FnArg::Typed(typed) => {
+                last_segment(&typed.ty).is_some_and(|segment| segment.ident == "TempDatabase")
+            }
+            FnArg::Receiver(_) => false,
+        })
+    }
+
     fn new(item: ItemFn) -> Self {
         let arguments = item.sig.inputs.iter().map(argument).collect();
         let returns = match &item.sig.output {
@@ -205,6 +257,12 @@ fn option(meta: Meta) -> FixtureOption {
         leak_check(meta)
     } else if path.is_ident("keep_on_failure") {
         keep_on_failure(meta)
+    } else if path.is_ident("migrations") || path.is_ident("isolation") {
+        string_option(meta)
+    } else if path.is_ident("fixtures") {
+        fixtures(meta)
+    } else if path.is_ident("setup") {
+        setup(meta)
     } else {
         Ok(FixtureOption::Unknown(path.clone()))
     };
@@ -227,6 +285,74 @@ fn leak_check(meta: Meta) -> syn::Result<FixtureOption> {
             Err(syn::Error::new_spanned(value, expected()))
         }
         other => Err(syn::Error::new_spanned(other, expected())),
+    }
+}
+
+/// `migrations = "dir"` or `isolation = "..."`.
+fn string_option(meta: Meta) -> syn::Result<FixtureOption> {
+    let expected = match meta.path().is_ident("migrations") {
+        true => "expected migrations = \"dir\", the directory from the crate's directory",
+        false => "expected isolation = \"database\" or isolation = \"transaction\"",
+    };
+    match meta {
+        Meta::NameValue(MetaNameValue {
+            path,
+            value:
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(value),
+                    ..
+                }),
+            ..
+        }) => Ok(match path.is_ident("migrations") {
+            true => FixtureOption::Migrations {
+                key: path,
+                dir: value,
+            },
+            false => FixtureOption::Isolation { key: path, value },
+        }),
+        Meta::NameValue(MetaNameValue { value, .. }) => {
+            Err(syn::Error::new_spanned(value, expected))
+        }
+        other => Err(syn::Error::new_spanned(other, expected)),
+    }
+}
+
+/// `fixtures("a.sql", ...)`.
+fn fixtures(meta: Meta) -> syn::Result<FixtureOption> {
+    const EXPECTED: &str =
+        "expected fixtures(\"users.sql\", ...), the SQL files as string literals";
+    let Meta::List(list) = meta else {
+        return Err(syn::Error::new_spanned(meta, EXPECTED));
+    };
+    let files = list
+        .parse_args_with(Punctuated::<LitStr, Token![,]>::parse_terminated)
+        .map_err(|e| syn::Error::new(e.span(), EXPECTED))?;
+    if files.is_empty() {
+        return Err(syn::Error::new_spanned(list, EXPECTED));
+    }
+    Ok(FixtureOption::Fixtures {
+        key: list.path,
+        files: files.into_iter().collect(),
+    })
+}
+
+/// `setup = path::to::function`.
+fn setup(meta: Meta) -> syn::Result<FixtureOption> {
+    const EXPECTED: &str =
+        "expected setup = path::to::function, a fn(&DataFlow) -> dataflow::Result<()>";
+    match meta {
+        Meta::NameValue(MetaNameValue {
+            path,
+            value: Expr::Path(function),
+            ..
+        }) if function.qself.is_none() => Ok(FixtureOption::Setup {
+            key: path,
+            function: function.path,
+        }),
+        Meta::NameValue(MetaNameValue { value, .. }) => {
+            Err(syn::Error::new_spanned(value, EXPECTED))
+        }
+        other => Err(syn::Error::new_spanned(other, EXPECTED)),
     }
 }
 

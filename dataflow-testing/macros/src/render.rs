@@ -15,7 +15,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{parse_quote, parse_quote_spanned, Attribute, Ident, LitStr};
 
-use crate::parse::{Argument, FixtureInput, FixtureItem, Returns};
+use crate::parse::{Argument, FixtureInput, FixtureItem, FixtureOption, Returns};
 
 /// The attribute that makes the function a fixture: rstest's, through the re-export.
 ///
@@ -53,6 +53,14 @@ pub fn fixture(input: &FixtureInput) -> TokenStream {
             Argument::Receiver(_) | Argument::Pattern(_) => None,
         });
 
+    if let (Some(index), Some(options)) = (function.database_argument(), database(input)) {
+        if let Some(syn::FnArg::Typed(argument)) = item.sig.inputs.iter_mut().nth(index) {
+            argument.attrs.push(parse_quote!(
+                #[from(::dataflow_testing::__private::temp_database_with)]
+            ));
+            argument.attrs.push(parse_quote!(#[with(#options)]));
+        }
+    }
     item.attrs.insert(0, rstest_fixture());
     item.sig.output = parse_quote_spanned!(ty.span()=> -> ::dataflow_testing::TestDataFlow);
     *item.block = parse_quote! {{
@@ -65,6 +73,33 @@ pub fn fixture(input: &FixtureInput) -> TokenStream {
         )
     }};
     quote!(#item)
+}
+
+/// `::dataflow_testing::TempDatabase::options()` with a call for each database option,
+/// paths from the crate's directory (`CARGO_MANIFEST_DIR`) as in `sqlx::test`; `None`
+/// without database options.
+fn database(input: &FixtureInput) -> Option<TokenStream> {
+    if !input.has_database_options() {
+        return None;
+    }
+    let calls = input.options.iter().map(|option| match option {
+        FixtureOption::Migrations { dir, .. } => quote! {
+            .migrations(::std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(#dir))
+        },
+        FixtureOption::Fixtures { files, .. } => quote! {
+            #(.fixture_beside(env!("CARGO_MANIFEST_DIR"), file!(), #files))*
+        },
+        FixtureOption::Setup { function, .. } => quote!(.setup(#function)),
+        FixtureOption::Isolation { value, .. } => {
+            let variant = match value.value().as_str() {
+                "transaction" => quote!(Transaction),
+                _ => quote!(Database),
+            };
+            quote!(.isolation(::dataflow_testing::Isolation::#variant))
+        }
+        _ => TokenStream::new(),
+    });
+    Some(quote!(::dataflow_testing::TempDatabase::options() #(#calls)*))
 }
 
 /// `::dataflow_testing::GuardOptions::new()` with a call for each option given.
@@ -132,6 +167,33 @@ mod tests {
             }
         };
         assert_eq!(rendered, expected);
+    }
+
+    #[test]
+    fn database_options_configure_the_temp_database_argument() {
+        let rendered = render(
+            quote!(
+                migrations = "migrations",
+                fixtures("users.sql"),
+                setup = roles::create,
+                isolation = "transaction"
+            ),
+            quote! {
+                fn db(temp_database: TempDatabase) -> DataFlow {
+                    make(temp_database.url())
+                }
+            },
+        );
+        let expected: syn::FnArg = parse_quote! {
+            #[from(::dataflow_testing::__private::temp_database_with)]
+            #[with(::dataflow_testing::TempDatabase::options()
+                .migrations(::std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+                .fixture_beside(env!("CARGO_MANIFEST_DIR"), file!(), "users.sql")
+                .setup(roles::create)
+                .isolation(::dataflow_testing::Isolation::Transaction))]
+            temp_database: TempDatabase
+        };
+        assert_eq!(rendered.sig.inputs[0], expected);
     }
 
     #[test]

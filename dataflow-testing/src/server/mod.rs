@@ -15,7 +15,7 @@ mod template;
 pub use prune::drop_unused_templates;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use dataflow::{Backend, ModelSchema};
@@ -25,6 +25,7 @@ use sqlx::{ConnectOptions, Executor, Row};
 
 use crate::error::{Error, Result, ServerProblem};
 use crate::rt;
+use crate::setup::DatabaseSetup;
 
 /// The variable that names a PostgreSQL server for tests.
 pub const POSTGRES_ENV: &str = "DATAFLOW_TEST_POSTGRES_URL";
@@ -288,8 +289,16 @@ impl Server {
     }
 
     /// A fresh database with the tables of `schemas`, cloned from their template.
-    pub(crate) fn create_from_template(&self, name: &str, schemas: &[ModelSchema]) -> Result<()> {
-        let template = self.template(schemas)?;
+    pub(crate) fn create_from_template(
+        &self,
+        name: &str,
+        schemas: &[ModelSchema],
+        setup: Option<&Arc<DatabaseSetup>>,
+    ) -> Result<()> {
+        if let (Some(setup), Backend::MySql) = (setup, self.backend) {
+            return self.create_with_setup(name, schemas, setup);
+        }
+        let template = self.template(schemas, setup)?;
         match self.backend {
             Backend::Postgres => {
                 // A clone fails while another session is connected to the template
@@ -318,6 +327,37 @@ impl Server {
                 self.execute(statements)
             }
         }
+    }
+
+    /// MySQL has no database templates (its clone copies table definitions, not data): a
+    /// database with migrations, fixtures or a setup function gets them applied to itself.
+    fn create_with_setup(
+        &self,
+        name: &str,
+        schemas: &[ModelSchema],
+        setup: &Arc<DatabaseSetup>,
+    ) -> Result<()> {
+        self.create_empty(name)?;
+        let url = self.url_of(name);
+        let ddl: Vec<String> = schemas
+            .iter()
+            .map(|s| s.create_table_sql(self.backend))
+            .collect();
+        let setup = Arc::clone(setup);
+        let made = rt::block_on(async move {
+            setup.apply(&url).await?;
+            let db = dataflow::DataFlow::new(&url)?;
+            for sql in &ddl {
+                db.execute_sql(sql, &[]).await?;
+            }
+            db.close().await;
+            Ok(())
+        });
+        if made.is_err() {
+            // Not left behind half made: the caller never marks it created.
+            let _ = self.execute(vec![self.drop_sql(name)]);
+        }
+        made
     }
 
     /// The database this process's transaction-mode tests share (PostgreSQL), created

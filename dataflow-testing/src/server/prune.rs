@@ -191,7 +191,7 @@ mod tests {
             ]
         };
         let (old, fresh, busy) = (schema("Old"), schema("Fresh"), schema("Busy"));
-        let [old, fresh, busy] = [&old, &fresh, &busy].map(|s| server.template(s).unwrap());
+        let [old, fresh, busy] = [&old, &fresh, &busy].map(|s| server.template(s, None).unwrap());
         let long_ago = now() - 40 * 86_400;
         server
             .execute(vec![

@@ -3,23 +3,35 @@
 //! build it once; and complete whenever a reader can see them.
 
 use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use dataflow::ModelSchema;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Executor};
 
 use super::{fingerprint, AdminPool, Server, TEMPLATE_PREFIX};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::rt;
+use crate::setup::DatabaseSetup;
 
 impl Server {
     /// The template database for `schemas`, built once (under a server-wide lock, so
     /// parallel processes, here or on other machines, build it once too) and reused by
     /// later tests and later runs.
-    pub(super) fn template(&self, schemas: &[ModelSchema]) -> Result<String> {
+    ///
+    /// A `setup` (migrations, a setup function, SQL fixtures) runs on the template before
+    /// the models' tables, and is part of its key. Only PostgreSQL gets here with one: MySQL
+    /// has no templates that carry data (see `create_with_setup`).
+    pub(super) fn template(
+        &self,
+        schemas: &[ModelSchema],
+        setup: Option<&Arc<DatabaseSetup>>,
+    ) -> Result<String> {
         static BUILT: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-        let key = fingerprint(self.backend, schemas);
+        // Keyed by the models and by the migrations, fixtures and setup function; never
+        // negative, so it never meets an owner lease's advisory-lock key.
+        let key = (fingerprint(self.backend, schemas) ^ setup.map_or(0, |s| s.key.rotate_left(1)))
+            & 0x7fff_ffff_ffff_ffff;
         let name = format!("{TEMPLATE_PREFIX}{key:016x}");
         let built = BUILT.get_or_init(Default::default);
         let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
@@ -34,15 +46,23 @@ impl Server {
         let admin = self.admin.clone();
         let building_url = self.url_of(&format!("{name}_building"));
         let template = name.clone();
+        let setup = setup.cloned();
+        // The setup's own error, kept typed (it names a fixture file and line).
+        let setup_error = Arc::new(Mutex::new(None));
+        let setup_failed = Arc::clone(&setup_error);
         rt::block_on(async move {
             match admin {
                 AdminPool::Postgres(pool) => {
-                    build_pg(&pool, key as i64, &template, &building_url, &ddl).await
+                    let setup = setup.as_deref().map(|s| (s, &*setup_failed));
+                    build_pg(&pool, key as i64, &template, &building_url, &ddl, setup).await
                 }
                 AdminPool::MySql(pool) => build_mysql(&pool, &template, &ddl, &tables).await,
             }
         })
-        .map_err(|e| self.fail(&format!("building template {name}"), e))?;
+        .map_err(|e| {
+            let setup = setup_error.lock().unwrap_or_else(|e| e.into_inner()).take();
+            setup.unwrap_or_else(|| self.fail(&format!("building template {name}"), e))
+        })?;
         self.mark_used(&name);
         built.insert(name.clone());
         Ok(name)
@@ -51,13 +71,15 @@ impl Server {
 
 /// PostgreSQL: under the advisory lock `key` (the fingerprint), builds the template under
 /// a temporary name and renames it, so a template is complete whenever it exists. A build
-/// killed half-way leaves `<template>_building`, which the next build drops first.
+/// killed half-way leaves `<template>_building`, which the next build drops first. A failing
+/// setup leaves its typed error in the slot it comes with, and no `_building` database.
 async fn build_pg(
     pool: &sqlx::PgPool,
     key: i64,
     template: &str,
     building_url: &str,
     ddl: &[String],
+    setup: Option<(&DatabaseSetup, &Mutex<Option<Error>>)>,
 ) -> Result<(), sqlx::Error> {
     let mut conn = pool.acquire().await?;
     sqlx::query("SELECT pg_advisory_lock($1)")
@@ -78,6 +100,14 @@ async fn build_pg(
             .await?;
         conn.execute(format!("CREATE DATABASE {building}").as_str())
             .await?;
+        if let Some((setup, failed)) = setup {
+            if let Err(e) = setup.apply(building_url).await {
+                *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                let drop = format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)");
+                let _ = conn.execute(drop.as_str()).await;
+                return Err(sqlx::Error::Protocol("setup failed".to_owned()));
+            }
+        }
         let options: PgConnectOptions = building_url.parse()?;
         let mut tpl = options.disable_statement_logging().connect().await?;
         for sql in ddl {

@@ -191,10 +191,10 @@ fn a_template_left_half_built_by_a_killed_builder_is_built_again() {
             },
         ])
         .unwrap();
-    let built = server.template(&schemas).unwrap();
+    let built = server.template(&schemas, None).unwrap();
     assert_eq!(built, template);
     let name = test_database_name();
-    server.create_from_template(&name, &schemas).unwrap();
+    server.create_from_template(&name, &schemas, None).unwrap();
     let tables: Vec<String> = {
         let admin = server.admin.clone();
         let name = name.clone();

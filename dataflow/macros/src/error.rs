@@ -3,9 +3,11 @@
 
 use proc_macro2::Span;
 use syn::ext::IdentExt;
-use syn::{Attribute, Error, Generics, Ident, LitStr, Path};
+use syn::{Error, Generics, Ident, LitStr, Path};
 
-use crate::parse::{Body, Column, FieldInput, Kind, ModelInput, ModelOption, TypeError};
+use crate::parse::{
+    Body, Column, FieldInput, FieldOption, Kind, ModelInput, ModelOption, TypeError,
+};
 
 /// The columns dataflow adds to every table and maintains itself.
 const MAINTAINED_COLUMNS: [&str; 2] = ["created_at", "updated_at"];
@@ -15,8 +17,9 @@ const PLAIN_IDENTIFIER: &str =
     "a plain identifier: ASCII letters, digits and `_`, not starting with a digit, at most 63 characters";
 
 /// The supported field types, for error messages.
-const SUPPORTED_TYPES: &str = "String, i32, i64, f64, bool, Vec<u8>, serde_json::Value, \
-     chrono::DateTime<Utc>, chrono::NaiveDateTime, or Option<T> of one of them for a nullable column";
+const SUPPORTED_TYPES: &str = "String, i16, i32, i64, f32, f64, bool, Vec<u8>, serde_json::Value, \
+     chrono::DateTime<Utc>, chrono::NaiveDateTime, chrono::NaiveDate, uuid::Uuid, \
+     rust_decimal::Decimal, or Option<T> of one of them for a nullable column";
 
 /// Every problem with `model`, combined into one error, or `Ok` when it can be rendered.
 pub fn check(model: &ModelInput) -> syn::Result<()> {
@@ -28,7 +31,9 @@ pub fn check(model: &ModelInput) -> syn::Result<()> {
         Body::NotNamedStruct(span) => errors.push(not_a_struct_with_named_fields(*span)),
         Body::Fields(fields) => {
             errors.extend(missing_id(&model.ident, fields));
-            errors.extend(fields.iter().flat_map(field));
+            errors.extend(key_fields(&model.options, fields));
+            let timestamps = model.timestamps();
+            errors.extend(fields.iter().flat_map(|f| field(f, timestamps)));
         }
     }
     combine(errors)
@@ -45,19 +50,27 @@ fn combine(errors: Vec<Error>) -> syn::Result<()> {
     }
 }
 
-/// Unknown keys, a repeated `table`, and a table name that is not a plain identifier.
+/// Unknown keys, a repeated `table` or `timestamps`, and a table name that is not a plain
+/// identifier.
 fn options(options: &[ModelOption]) -> Vec<Error> {
     let mut errors = Vec::new();
-    let mut seen_table = false;
+    let (mut seen_table, mut seen_timestamps) = (false, false);
     for option in options {
         match option {
             ModelOption::Table { key, name } => {
                 if seen_table {
-                    errors.push(duplicate_table(key));
+                    errors.push(given_twice(key, "the table name"));
                 }
                 seen_table = true;
                 errors.extend(table_name(name));
             }
+            ModelOption::Timestamps { key, .. } => {
+                if seen_timestamps {
+                    errors.push(given_twice(key, "it"));
+                }
+                seen_timestamps = true;
+            }
+            ModelOption::Unique { .. } | ModelOption::Index { .. } => {}
             ModelOption::Unknown(key) => errors.push(unknown_key(key)),
         }
     }
@@ -67,12 +80,61 @@ fn options(options: &[ModelOption]) -> Vec<Error> {
 fn unknown_key(key: &Path) -> Error {
     Error::new_spanned(
         key,
-        "unknown key in #[dataflow(...)]; the only key is `table`, as in #[dataflow(table = \"users\")]",
+        "unknown key in #[dataflow(...)]; the keys are `table = \"name\"`, `unique(field, ...)`, \
+         `index(field, ...)` and `timestamps = false`",
     )
 }
 
-fn duplicate_table(key: &Path) -> Error {
-    Error::new_spanned(key, "`table` is given twice; give the table name once")
+fn given_twice(key: &Path, what: &str) -> Error {
+    let key_name = key.get_ident().map(Ident::to_string).unwrap_or_default();
+    Error::new_spanned(
+        key,
+        format!("`{key_name}` is given twice; give {what} once"),
+    )
+}
+
+/// The fields named by `unique(...)` and `index(...)`: each a field of the struct, none
+/// twice, at least one.
+fn key_fields(options: &[ModelOption], fields: &[FieldInput]) -> Vec<Error> {
+    let mut errors = Vec::new();
+    for option in options {
+        let (key, named) = match option {
+            ModelOption::Unique { key, fields } | ModelOption::Index { key, fields } => {
+                (key, fields)
+            }
+            _ => continue,
+        };
+        let key_name = key.get_ident().map(Ident::to_string).unwrap_or_default();
+        if named.is_empty() {
+            errors.push(Error::new_spanned(
+                key,
+                format!("`{key_name}()` needs at least one field, as in `{key_name}(email)`"),
+            ));
+        }
+        for (i, ident) in named.iter().enumerate() {
+            let name = ident.unraw().to_string();
+            if !fields.iter().any(|f| f.name == name) {
+                let known: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+                errors.push(Error::new(
+                    ident.span(),
+                    format!(
+                        "`{key_name}` names `{name}`, which is not a field of the struct; \
+                         the fields are: {}",
+                        known.join(", ")
+                    ),
+                ));
+            } else if named[..i]
+                .iter()
+                .any(|other| other.unraw() == ident.unraw())
+            {
+                errors.push(Error::new(
+                    ident.span(),
+                    format!("`{key_name}` names `{name}` twice"),
+                ));
+            }
+        }
+    }
+    errors
 }
 
 fn table_name(name: &LitStr) -> Option<Error> {
@@ -110,16 +172,21 @@ fn missing_id(model: &Ident, fields: &[FieldInput]) -> Option<Error> {
     (!fields.iter().any(|f| f.name == "id")).then(|| {
         Error::new(
             model.span(),
-            "a model needs a field `id` (String, i32 or i64): the primary key",
+            "a model needs a field `id` (String, uuid::Uuid, i32 or i64): the primary key",
         )
     })
 }
 
 /// Every problem with one field.
-fn field(field: &FieldInput) -> Vec<Error> {
-    let mut errors: Vec<Error> = field.attrs.iter().map(field_attribute).collect();
+fn field(field: &FieldInput, timestamps: bool) -> Vec<Error> {
+    let mut errors: Vec<Error> = field
+        .options
+        .iter()
+        .enumerate()
+        .filter_map(|option| field_option(option, &field.options))
+        .collect();
     errors.extend(field_name(field));
-    if MAINTAINED_COLUMNS.contains(&field.name.as_str()) {
+    if timestamps && MAINTAINED_COLUMNS.contains(&field.name.as_str()) {
         errors.push(maintained_column(field));
     } else if field.name == "id" {
         errors.extend(id_type(field));
@@ -129,11 +196,26 @@ fn field(field: &FieldInput) -> Vec<Error> {
     errors
 }
 
-fn field_attribute(attr: &Attribute) -> Error {
-    Error::new_spanned(
-        attr,
-        "fields take no #[dataflow(...)] options; put #[dataflow(table = \"...\")] on the struct",
-    )
+fn field_option((i, option): (usize, &FieldOption), all: &[FieldOption]) -> Option<Error> {
+    let same = |other: &FieldOption| {
+        matches!(
+            (option, other),
+            (FieldOption::Unique(_), FieldOption::Unique(_))
+                | (FieldOption::Index(_), FieldOption::Index(_))
+        )
+    };
+    let key = match option {
+        FieldOption::Unique(key) | FieldOption::Index(key) if all[..i].iter().any(same) => {
+            return Some(given_twice(key, "it"));
+        }
+        FieldOption::Unique(_) | FieldOption::Index(_) => return None,
+        FieldOption::Unknown(key) => key,
+    };
+    Some(Error::new_spanned(
+        key,
+        "unknown field option; a field takes #[dataflow(unique)] or #[dataflow(index)] \
+         (table options such as `table = \"...\"` go on the struct)",
+    ))
 }
 
 fn field_name(field: &FieldInput) -> Option<Error> {
@@ -149,7 +231,8 @@ fn maintained_column(field: &FieldInput) -> Error {
     Error::new(
         field.ident.span(),
         format!(
-            "`{}` is maintained by dataflow; remove the field",
+            "`{}` is maintained by dataflow; remove the field, or leave the timestamps out \
+             with #[dataflow(timestamps = false)] on the struct",
             field.name
         ),
     )
@@ -159,13 +242,13 @@ fn id_type(field: &FieldInput) -> Option<Error> {
     let message = match &field.column {
         Ok(Column {
             nullable: false,
-            kind: Kind::String | Kind::I32 | Kind::I64,
+            kind: Kind::String | Kind::Uuid | Kind::I32 | Kind::I64,
         }) => return None,
         Ok(Column { nullable: true, .. }) | Err(TypeError::NestedOption) => {
             "`id` may not be optional: every row has one"
         }
         _ => {
-            "`id` must be String (supplied by the caller), or i32 or i64 (assigned by the database)"
+            "`id` must be String or uuid::Uuid (supplied by the caller), or i32 or i64 (assigned by the database)"
         }
     };
     Some(Error::new_spanned(&field.ty, message))

@@ -9,7 +9,8 @@ use syn::ext::IdentExt;
 use syn::punctuated::Punctuated;
 use syn::{
     Attribute, Data, DeriveInput, Expr, ExprLit, Field, Fields, GenericArgument, Generics, Ident,
-    Lit, LitStr, Meta, MetaNameValue, Path, PathArguments, PathSegment, Token, Type, TypePath,
+    Lit, LitBool, LitStr, Meta, MetaList, MetaNameValue, Path, PathArguments, PathSegment, Token,
+    Type, TypePath,
 };
 
 /// The name of the helper attribute: `#[dataflow(...)]`.
@@ -46,7 +47,38 @@ pub enum ModelOption {
         /// The table name, not yet checked.
         name: LitStr,
     },
+    /// `unique(a, b)`: a unique constraint over fields.
+    Unique {
+        /// The `unique` key.
+        key: Path,
+        /// The fields as written, not yet checked.
+        fields: Vec<Ident>,
+    },
+    /// `index(a, b)`: an index over fields.
+    Index {
+        /// The `index` key.
+        key: Path,
+        /// The fields as written, not yet checked.
+        fields: Vec<Ident>,
+    },
+    /// `timestamps = false`.
+    Timestamps {
+        /// The `timestamps` key.
+        key: Path,
+        /// The value.
+        value: LitBool,
+    },
     /// Any other key.
+    Unknown(Path),
+}
+
+/// One key of a `#[dataflow(...)]` attribute on a field.
+pub enum FieldOption {
+    /// `unique`: a unique constraint on this field alone.
+    Unique(Path),
+    /// `index`: an index on this field alone.
+    Index(Path),
+    /// Any other key, or a known key in another form (`unique = true`).
     Unknown(Path),
 }
 
@@ -60,8 +92,8 @@ pub struct FieldInput {
     pub ty: Type,
     /// How the type is stored, or why it cannot be.
     pub column: Result<Column, TypeError>,
-    /// `#[dataflow(...)]` attributes on the field (fields take no options).
-    pub attrs: Vec<Attribute>,
+    /// The keys of the field's `#[dataflow(...)]` attributes, in order.
+    pub options: Vec<FieldOption>,
 }
 
 /// How a field is stored: a `dataflow::FieldType` and whether it may be null.
@@ -78,10 +110,14 @@ pub struct Column {
 pub enum Kind {
     /// `String`.
     String,
+    /// `i16`.
+    I16,
     /// `i32`.
     I32,
     /// `i64`.
     I64,
+    /// `f32`.
+    F32,
     /// `f64`.
     F64,
     /// `bool`.
@@ -94,6 +130,12 @@ pub enum Kind {
     DateTime,
     /// `chrono::NaiveDateTime`.
     NaiveDateTime,
+    /// `chrono::NaiveDate`.
+    Date,
+    /// `uuid::Uuid`.
+    Uuid,
+    /// `rust_decimal::Decimal`.
+    Decimal,
 }
 
 impl Kind {
@@ -101,14 +143,19 @@ impl Kind {
     pub fn variant(self) -> &'static str {
         match self {
             Kind::String => "String",
+            Kind::I16 => "I16",
             Kind::I32 => "I32",
             Kind::I64 => "I64",
+            Kind::F32 => "F32",
             Kind::F64 => "F64",
             Kind::Bool => "Bool",
             Kind::Bytes => "Bytes",
             Kind::Json => "Json",
             Kind::DateTime => "DateTime",
             Kind::NaiveDateTime => "NaiveDateTime",
+            Kind::Date => "Date",
+            Kind::Uuid => "Uuid",
+            Kind::Decimal => "Decimal",
         }
     }
 }
@@ -129,7 +176,13 @@ impl ModelInput {
         let options = options(&input.attrs, &mut syntax_errors);
         let body = match &input.data {
             Data::Struct(data) => match &data.fields {
-                Fields::Named(named) => Body::Fields(named.named.iter().map(field).collect()),
+                Fields::Named(named) => Body::Fields(
+                    named
+                        .named
+                        .iter()
+                        .map(|f| field(f, &mut syntax_errors))
+                        .collect(),
+                ),
                 Fields::Unnamed(unnamed) => Body::NotNamedStruct(unnamed.paren_token.span.join()),
                 Fields::Unit => Body::NotNamedStruct(input.ident.span()),
             },
@@ -149,7 +202,15 @@ impl ModelInput {
     pub fn table(&self) -> Option<&LitStr> {
         self.options.iter().find_map(|option| match option {
             ModelOption::Table { name, .. } => Some(name),
-            ModelOption::Unknown(_) => None,
+            _ => None,
+        })
+    }
+
+    /// Whether the table has `created_at` / `updated_at` (`timestamps = false` says not).
+    pub fn timestamps(&self) -> bool {
+        self.options.iter().all(|option| match option {
+            ModelOption::Timestamps { value, .. } => value.value,
+            _ => true,
         })
     }
 }
@@ -178,29 +239,81 @@ fn options(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Vec<ModelOption
     options
 }
 
-/// One key: `table = "name"`, or an unknown key whatever its form.
+/// One key: `table = "name"`, `unique(a, b)`, `index(a, b)`, `timestamps = bool`, or an
+/// unknown key whatever its form.
 fn option(meta: Meta) -> syn::Result<ModelOption> {
-    if !meta.path().is_ident("table") {
-        return Ok(ModelOption::Unknown(meta.path().clone()));
+    let path = meta.path().clone();
+    if path.is_ident("unique") || path.is_ident("index") {
+        let Meta::List(list) = meta else {
+            return Err(syn::Error::new_spanned(
+                meta,
+                format!(
+                    "expected `{}(field, ...)` on the struct, or `#[dataflow({})]` on a field",
+                    path.get_ident().map(Ident::to_string).unwrap_or_default(),
+                    path.get_ident().map(Ident::to_string).unwrap_or_default(),
+                ),
+            ));
+        };
+        let fields = field_list(&list)?;
+        return Ok(match path.is_ident("unique") {
+            true => ModelOption::Unique { key: path, fields },
+            false => ModelOption::Index { key: path, fields },
+        });
     }
-    match meta {
-        Meta::NameValue(MetaNameValue {
-            path,
-            value:
-                Expr::Lit(ExprLit {
-                    lit: Lit::Str(name),
-                    ..
-                }),
-            ..
-        }) => Ok(ModelOption::Table { key: path, name }),
-        other => Err(syn::Error::new_spanned(
-            other,
-            "expected `table = \"name\"`, the table name as a string literal",
-        )),
+    if path.is_ident("timestamps") {
+        return match literal(&meta) {
+            Some((path, Lit::Bool(value))) => Ok(ModelOption::Timestamps { key: path, value }),
+            _ => Err(syn::Error::new_spanned(
+                meta,
+                "expected `timestamps = false` (or `true`, the default)",
+            )),
+        };
+    }
+    if !path.is_ident("table") {
+        return Ok(ModelOption::Unknown(path));
+    }
+    let expected = "expected `table = \"name\"`, the table name as a string literal";
+    match literal(&meta) {
+        Some((path, Lit::Str(name))) => Ok(ModelOption::Table { key: path, name }),
+        _ => Err(syn::Error::new_spanned(meta, expected)),
     }
 }
 
-fn field(field: &Field) -> FieldInput {
+/// `key = literal`, if the meta has that form.
+fn literal(meta: &Meta) -> Option<(Path, Lit)> {
+    match meta {
+        Meta::NameValue(MetaNameValue {
+            path,
+            value: Expr::Lit(ExprLit { lit, .. }),
+            ..
+        }) => Some((path.clone(), lit.clone())),
+        _ => None,
+    }
+}
+
+/// The field names of `unique(a, b)`, with raw identifiers as written.
+fn field_list(list: &MetaList) -> syn::Result<Vec<Ident>> {
+    let fields = list.parse_args_with(Punctuated::<Ident, Token![,]>::parse_terminated)?;
+    Ok(fields.into_iter().collect())
+}
+
+/// The keys of a field's `#[dataflow(...)]` attributes.
+fn field_options(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Vec<FieldOption> {
+    let mut options = Vec::new();
+    for attr in attrs.iter().filter(|attr| is_ours(attr)) {
+        match attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated) {
+            Ok(metas) => options.extend(metas.into_iter().map(|meta| match meta {
+                Meta::Path(path) if path.is_ident("unique") => FieldOption::Unique(path),
+                Meta::Path(path) if path.is_ident("index") => FieldOption::Index(path),
+                other => FieldOption::Unknown(other.path().clone()),
+            })),
+            Err(error) => errors.push(error),
+        }
+    }
+    options
+}
+
+fn field(field: &Field, errors: &mut Vec<syn::Error>) -> FieldInput {
     // Only called on named fields, which always have an identifier.
     let ident = field
         .ident
@@ -211,7 +324,7 @@ fn field(field: &Field) -> FieldInput {
         ident,
         ty: field.ty.clone(),
         column: column(&field.ty),
-        attrs: field.attrs.iter().filter(|a| is_ours(a)).cloned().collect(),
+        options: field_options(&field.attrs, errors),
     }
 }
 
@@ -237,7 +350,12 @@ fn kind(ty: &Type) -> Result<Kind, TypeError> {
     if segment.arguments.is_none() {
         return match segment.ident.to_string().as_str() {
             "String" => Ok(Kind::String),
+            "i16" => Ok(Kind::I16),
             "i32" => Ok(Kind::I32),
+            "f32" => Ok(Kind::F32),
+            "NaiveDate" => Ok(Kind::Date),
+            "Uuid" => Ok(Kind::Uuid),
+            "Decimal" => Ok(Kind::Decimal),
             "i64" => Ok(Kind::I64),
             "f64" => Ok(Kind::F64),
             "bool" => Ok(Kind::Bool),
@@ -313,7 +431,12 @@ mod tests {
 
     #[test]
     fn every_supported_type_maps_to_its_field_type() {
-        let cases: [(Type, Kind); 9] = [
+        let cases: [(Type, Kind); 14] = [
+            (parse_quote!(i16), Kind::I16),
+            (parse_quote!(f32), Kind::F32),
+            (parse_quote!(chrono::NaiveDate), Kind::Date),
+            (parse_quote!(uuid::Uuid), Kind::Uuid),
+            (parse_quote!(rust_decimal::Decimal), Kind::Decimal),
             (parse_quote!(String), Kind::String),
             (parse_quote!(i32), Kind::I32),
             (parse_quote!(i64), Kind::I64),
@@ -377,7 +500,7 @@ mod tests {
     fn unsupported_types_are_rejected_naming_the_offending_type() {
         let cases: [Type; 11] = [
             parse_quote!(u32),
-            parse_quote!(f32),
+            parse_quote!(u16),
             parse_quote!(&'static str),
             parse_quote!((i32, i32)),
             parse_quote!(Vec<String>),
@@ -420,6 +543,30 @@ mod tests {
         assert_eq!(model.table().map(LitStr::value).as_deref(), Some("people"));
         assert!(matches!(&model.options[1], ModelOption::Unknown(p) if p.is_ident("schema")));
         assert!(model.syntax_errors.is_empty());
+    }
+
+    #[test]
+    fn keys_timestamps_and_field_options_are_read() {
+        let input: DeriveInput = parse_quote! {
+            #[dataflow(unique(team, r#type), index(team), timestamps = false)]
+            struct Member { id: i64, #[dataflow(unique, index)] email: String, team: i64, r#type: String }
+        };
+        let model = ModelInput::from_derive(&input);
+        assert!(model.syntax_errors.is_empty());
+        assert!(!model.timestamps());
+        assert!(
+            matches!(&model.options[0], ModelOption::Unique { fields, .. } if fields.len() == 2)
+        );
+        assert!(
+            matches!(&model.options[1], ModelOption::Index { fields, .. } if fields.len() == 1)
+        );
+        let Body::Fields(fields) = &model.body else {
+            panic!("a struct with named fields");
+        };
+        assert!(matches!(
+            fields[1].options.as_slice(),
+            [FieldOption::Unique(_), FieldOption::Index(_)]
+        ));
     }
 
     #[test]

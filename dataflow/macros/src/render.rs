@@ -8,17 +8,24 @@ use quote::quote;
 use syn::ext::IdentExt;
 use syn::LitStr;
 
-use crate::parse::{Body, FieldInput, ModelInput};
+use crate::parse::{Body, FieldInput, FieldOption, ModelInput, ModelOption};
 
 /// `impl ::dataflow::Model for Name`, building the schema once.
 pub fn model_impl(model: &ModelInput) -> TokenStream {
     let ident = &model.ident;
     let name = LitStr::new(&ident.unraw().to_string(), ident.span());
     let table = model.table().map(|table| quote!(.with_table(#table)));
+    let no_fields = Vec::new();
     let fields = match &model.body {
-        Body::Fields(fields) => fields.iter().map(field).collect(),
-        Body::NotNamedStruct(_) => Vec::new(),
+        Body::Fields(fields) => fields,
+        Body::NotNamedStruct(_) => &no_fields,
     };
+    let keys = fields
+        .iter()
+        .flat_map(field_keys)
+        .chain(model.options.iter().filter_map(model_key));
+    let fields = fields.iter().map(field);
+    let timestamps = (!model.timestamps()).then(|| quote!(.timestamps(false)));
     quote! {
         #[automatically_derived]
         impl ::dataflow::Model for #ident {
@@ -29,6 +36,8 @@ pub fn model_impl(model: &ModelInput) -> TokenStream {
                     ::dataflow::ModelSchema::new(#name)
                         #table
                         #(#fields)*
+                        #(#keys)*
+                        #timestamps
                 })
             }
         }
@@ -51,6 +60,33 @@ fn field(field: &FieldInput) -> TokenStream {
     quote!(.#method(#name, ::dataflow::FieldType::#variant))
 }
 
+/// `.unique(["a", "b"])` or `.index([...])` for a struct option.
+fn model_key(option: &ModelOption) -> Option<TokenStream> {
+    let (method, fields) = match option {
+        ModelOption::Unique { fields, .. } => (quote!(unique), fields),
+        ModelOption::Index { fields, .. } => (quote!(index), fields),
+        _ => return None,
+    };
+    let names = fields
+        .iter()
+        .map(|f| LitStr::new(&f.unraw().to_string(), f.span()));
+    Some(quote!(.#method([#(#names),*])))
+}
+
+/// `.unique(["field"])` / `.index(["field"])` for each option of one field.
+fn field_keys(field: &FieldInput) -> Vec<TokenStream> {
+    let name = LitStr::new(&field.name, field.ident.span());
+    field
+        .options
+        .iter()
+        .filter_map(|option| match option {
+            FieldOption::Unique(_) => Some(quote!(.unique([#name]))),
+            FieldOption::Index(_) => Some(quote!(.index([#name]))),
+            FieldOption::Unknown(_) => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +104,23 @@ mod tests {
                 .with_table("people")
                 .field("id", ::dataflow::FieldType::I64)
                 .nullable_field("type", ::dataflow::FieldType::String)
+        }
+        .to_string();
+        assert!(rendered.contains(&expected), "{rendered}");
+    }
+
+    #[test]
+    fn field_keys_come_before_struct_keys_and_timestamps_last() {
+        let input: DeriveInput = parse_quote! {
+            #[dataflow(unique(team, email), timestamps = false)]
+            struct Member { id: i64, #[dataflow(index)] email: String, team: i64 }
+        };
+        let rendered = model_impl(&ModelInput::from_derive(&input)).to_string();
+        let expected = quote! {
+            .field("team", ::dataflow::FieldType::I64)
+                .index(["email"])
+                .unique(["team", "email"])
+                .timestamps(false)
         }
         .to_string();
         assert!(rendered.contains(&expected), "{rendered}");

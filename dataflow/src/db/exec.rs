@@ -1,6 +1,6 @@
 //! Running [`SqlQuery`]s on each backend: binding values, decoding rows into JSON.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
@@ -13,7 +13,8 @@ use crate::model::FieldType;
 use super::sql::SqlQuery;
 use super::value::{self, Column, SqlValue};
 
-type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// What a statement did.
 #[derive(Debug, Clone, Copy, Default)]
@@ -52,6 +53,7 @@ macro_rules! bind_common {
     ($query:expr, $value:expr) => {
         match $value {
             SqlValue::Bool(v) => Ok($query.bind(*v)),
+            SqlValue::I16(v) => Ok($query.bind(*v)),
             SqlValue::I32(v) => Ok($query.bind(*v)),
             SqlValue::I64(v) => Ok($query.bind(*v)),
             SqlValue::F64(v) => Ok($query.bind(*v)),
@@ -68,14 +70,20 @@ macro_rules! bind_typed_null {
     ($query:expr, $ty:expr) => {
         match $ty {
             FieldType::String => $query.bind(None::<String>),
+            FieldType::I16 => $query.bind(None::<i16>),
             FieldType::I32 => $query.bind(None::<i32>),
             FieldType::I64 => $query.bind(None::<i64>),
+            FieldType::F32 => $query.bind(None::<f32>),
             FieldType::F64 => $query.bind(None::<f64>),
+            FieldType::Date => $query.bind(None::<NaiveDate>),
             FieldType::Bool => $query.bind(None::<bool>),
             FieldType::Bytes => $query.bind(None::<Vec<u8>>),
             FieldType::Json => $query.bind(None::<Json<Value>>),
             FieldType::DateTime => $query.bind(None::<DateTime<Utc>>),
             FieldType::NaiveDateTime => $query.bind(None::<NaiveDateTime>),
+            // Text where the backend stores them as text; PostgreSQL's own types are bound
+            // by `typed_driver!`.
+            FieldType::Uuid | FieldType::Decimal => $query.bind(None::<String>),
         }
     };
 }
@@ -88,6 +96,7 @@ macro_rules! decode_common {
                 $row.try_get::<Option<String>, _>($index)?,
                 Value::String,
             )),
+            FieldType::I16 => Some(opt($row.try_get::<Option<i16>, _>($index)?, Value::from)),
             FieldType::I32 => Some(opt($row.try_get::<Option<i32>, _>($index)?, Value::from)),
             FieldType::I64 => Some(opt($row.try_get::<Option<i64>, _>($index)?, Value::from)),
             FieldType::F64 => Some(opt(
@@ -113,10 +122,17 @@ impl Driver for Sqlite {
             Ok(query) => query,
             Err(query) => match value {
                 // SQLite columns are untyped: any null will do.
-                SqlValue::Null(_) => query.bind(None::<i64>),
+                SqlValue::Null(_) | SqlValue::UntypedNull => query.bind(None::<i64>),
+                // REAL is a double: store the f32's own digits, not its binary expansion.
+                SqlValue::F32(v) => query.bind(f64::from(*v)),
                 SqlValue::Json(v) => query.bind(v.to_string()),
                 SqlValue::DateTime(t) => query.bind(value::format_datetime(t)),
                 SqlValue::NaiveDateTime(t) => query.bind(value::format_naive(t)),
+                SqlValue::Date(d) => query.bind(value::format_date(d)),
+                #[cfg(feature = "uuid")]
+                SqlValue::Uuid(u) => query.bind(u.hyphenated().to_string()),
+                #[cfg(feature = "decimal")]
+                SqlValue::Decimal(d) => query.bind(d.to_string()),
                 _ => unreachable!("bind_common binds every other value"),
             },
         }
@@ -126,6 +142,10 @@ impl Driver for Sqlite {
         if let Some(value) = decode_common!(row, index, ty) {
             return Ok(value);
         }
+        if ty == FieldType::F32 {
+            let f = row.try_get::<Option<f64>, _>(index)?;
+            return Ok(opt(f, |f| value::f32_json(f as f32)));
+        }
         let Some(text) = row.try_get::<Option<String>, _>(index)? else {
             return Ok(Value::Null);
         };
@@ -133,6 +153,7 @@ impl Driver for Sqlite {
             FieldType::Json => {
                 serde_json::from_str(&text).map_err(|e| decode_err(index, e.to_string()))
             }
+            FieldType::Date | FieldType::Uuid | FieldType::Decimal => text_typed(index, ty, &text),
             FieldType::DateTime => value::parse_datetime(&text)
                 .map(|t| Value::String(value::format_datetime(&t)))
                 .ok_or_else(|| decode_err(index, format!("`{text}` is not a date-time"))),
@@ -153,7 +174,7 @@ impl Driver for Sqlite {
 /// PostgreSQL and MySQL check parameter types and decode JSON and chrono types natively;
 /// they differ only in what a statement reports.
 macro_rules! typed_driver {
-    ($db:ty, |$result:ident| $done:expr) => {
+    ($db:ty, null: $null:expr, uuid: $uuid:expr, special: $special:expr, |$result:ident| $done:expr) => {
         impl Driver for $db {
             fn bind<'q>(
                 query: Query<'q, Self, <Self as Database>::Arguments<'q>>,
@@ -162,10 +183,17 @@ macro_rules! typed_driver {
                 match bind_common!(query, value) {
                     Ok(query) => query,
                     Err(query) => match value {
-                        SqlValue::Null(ty) => bind_typed_null!(query, ty),
+                        SqlValue::Null(ty) => $null(query, *ty),
+                        SqlValue::UntypedNull => query.bind(UntypedNull),
+                        SqlValue::F32(v) => query.bind(*v),
                         SqlValue::Json(v) => query.bind(Json(v)),
                         SqlValue::DateTime(t) => query.bind(*t),
                         SqlValue::NaiveDateTime(t) => query.bind(*t),
+                        SqlValue::Date(d) => query.bind(*d),
+                        #[cfg(feature = "uuid")]
+                        SqlValue::Uuid(u) => $uuid(query, u),
+                        #[cfg(feature = "decimal")]
+                        SqlValue::Decimal(d) => query.bind(*d),
                         _ => unreachable!("bind_common binds every other value"),
                     },
                 }
@@ -176,6 +204,11 @@ macro_rules! typed_driver {
                     return Ok(value);
                 }
                 Ok(match ty {
+                    FieldType::F32 => opt(row.try_get::<Option<f32>, _>(index)?, value::f32_json),
+                    FieldType::Date => opt(row.try_get::<Option<NaiveDate>, _>(index)?, |d| {
+                        Value::String(value::format_date(&d))
+                    }),
+                    FieldType::Uuid | FieldType::Decimal => return $special(row, index, ty),
                     FieldType::Json => opt(row.try_get::<Option<Json<Value>>, _>(index)?, |j| j.0),
                     FieldType::DateTime => {
                         opt(row.try_get::<Option<DateTime<Utc>>, _>(index)?, |t| {
@@ -195,19 +228,143 @@ macro_rules! typed_driver {
     };
 }
 
-typed_driver!(Postgres, |result| Done {
-    rows_affected: result.rows_affected(),
-    last_insert_id: None,
-});
+typed_driver!(
+    Postgres,
+    null: pg_null,
+    uuid: pg_uuid,
+    special: pg_special,
+    |result| Done {
+        rows_affected: result.rows_affected(),
+        last_insert_id: None,
+    }
+);
 
-typed_driver!(MySql, |result| Done {
+fn pg_null(query: PgQuery<'_>, ty: FieldType) -> PgQuery<'_> {
+    match ty {
+        #[cfg(feature = "uuid")]
+        FieldType::Uuid => query.bind(None::<uuid::Uuid>),
+        #[cfg(feature = "decimal")]
+        FieldType::Decimal => query.bind(None::<rust_decimal::Decimal>),
+        ty => bind_typed_null!(query, ty),
+    }
+}
+
+#[cfg(feature = "uuid")]
+fn pg_uuid<'q>(query: PgQuery<'q>, u: &uuid::Uuid) -> PgQuery<'q> {
+    query.bind(*u)
+}
+
+fn pg_special(row: &sqlx::postgres::PgRow, index: usize, ty: FieldType) -> Result<Value> {
+    match ty {
+        #[cfg(feature = "uuid")]
+        FieldType::Uuid => Ok(opt(row.try_get::<Option<uuid::Uuid>, _>(index)?, |u| {
+            Value::String(u.hyphenated().to_string())
+        })),
+        #[cfg(feature = "decimal")]
+        FieldType::Decimal => Ok(opt(
+            row.try_get::<Option<rust_decimal::Decimal>, _>(index)?,
+            value::decimal_json,
+        )),
+        _ => {
+            let _ = row;
+            Err(decode_err(
+                index,
+                format!("{ty:?} needs a crate feature of dataflow"),
+            ))
+        }
+    }
+}
+
+fn mysql_null(query: MySqlQuery<'_>, ty: FieldType) -> MySqlQuery<'_> {
+    bind_typed_null!(query, ty)
+}
+
+/// MySQL keeps UUIDs as CHAR(36).
+#[cfg(feature = "uuid")]
+fn mysql_uuid<'q>(query: MySqlQuery<'q>, u: &uuid::Uuid) -> MySqlQuery<'q> {
+    query.bind(u.hyphenated().to_string())
+}
+
+/// A UUID is CHAR(36); a DECIMAL comes as text either way, and is read as text so that its
+/// padding zeros need not fit a `rust_decimal`.
+fn mysql_special(row: &sqlx::mysql::MySqlRow, index: usize, ty: FieldType) -> Result<Value> {
+    let text = row.try_get_unchecked::<Option<String>, _>(index)?;
+    text.map_or(Ok(Value::Null), |text| text_typed(index, ty, &text))
+}
+
+typed_driver!(
+    MySql,
+    null: mysql_null,
+    uuid: mysql_uuid,
+    special: mysql_special,
+    |result| Done {
     rows_affected: result.rows_affected(),
     last_insert_id: i64::try_from(result.last_insert_id())
         .ok()
         .filter(|id| *id > 0),
-});
+    }
+);
 
-fn prepare<'q, DB: Driver>(q: &'q SqlQuery) -> Query<'q, DB, <DB as Database>::Arguments<'q>> {
+type PgQuery<'q> = Query<'q, Postgres, <Postgres as Database>::Arguments<'q>>;
+type MySqlQuery<'q> = Query<'q, MySql, <MySql as Database>::Arguments<'q>>;
+
+/// A date, UUID or decimal stored as text, as JSON.
+fn text_typed(index: usize, ty: FieldType, text: &str) -> Result<Value> {
+    let bad = || decode_err(index, format!("`{text}` is not {}", ty.describe()));
+    match ty {
+        FieldType::Date => value::parse_date(text)
+            .map(|d| Value::String(value::format_date(&d)))
+            .ok_or_else(bad),
+        #[cfg(feature = "uuid")]
+        FieldType::Uuid => uuid::Uuid::parse_str(text)
+            .map(|u| Value::String(u.hyphenated().to_string()))
+            .map_err(|_| bad()),
+        #[cfg(feature = "decimal")]
+        FieldType::Decimal => value::parse_decimal(text)
+            .map(value::decimal_json)
+            .ok_or_else(bad),
+        _ => Err(bad()),
+    }
+}
+
+/// A null whose type PostgreSQL infers from where the parameter is used (type oid 0), for
+/// raw SQL; elsewhere any null.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UntypedNull;
+
+impl sqlx::Type<Postgres> for UntypedNull {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        sqlx::postgres::PgTypeInfo::with_oid(sqlx::postgres::types::Oid(0))
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for UntypedNull {
+    fn encode_by_ref(
+        &self,
+        _buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        Ok(sqlx::encode::IsNull::Yes)
+    }
+}
+
+impl sqlx::Type<MySql> for UntypedNull {
+    fn type_info() -> sqlx::mysql::MySqlTypeInfo {
+        <String as sqlx::Type<MySql>>::type_info()
+    }
+}
+
+impl sqlx::Encode<'_, MySql> for UntypedNull {
+    fn encode_by_ref(
+        &self,
+        _buf: &mut Vec<u8>,
+    ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        Ok(sqlx::encode::IsNull::Yes)
+    }
+}
+
+pub(crate) fn prepare<'q, DB: Driver>(
+    q: &'q SqlQuery,
+) -> Query<'q, DB, <DB as Database>::Arguments<'q>> {
     q.args
         .iter()
         .fold(sqlx::query::<DB>(&q.sql), |query, value| {
@@ -242,21 +399,22 @@ pub(crate) enum Conn {
 macro_rules! on_conn {
     ($conn:expr, $db:ident, $c:ident => $body:expr) => {
         match $conn {
-            Conn::Sqlite($c) => {
-                type $db = Sqlite;
+            $crate::db::exec::Conn::Sqlite($c) => {
+                type $db = ::sqlx::Sqlite;
                 $body
             }
-            Conn::Postgres($c) => {
-                type $db = Postgres;
+            $crate::db::exec::Conn::Postgres($c) => {
+                type $db = ::sqlx::Postgres;
                 $body
             }
-            Conn::MySql($c) => {
-                type $db = MySql;
+            $crate::db::exec::Conn::MySql($c) => {
+                type $db = ::sqlx::MySql;
                 $body
             }
         }
     };
 }
+pub(crate) use on_conn;
 
 impl Conn {
     // Written per backend rather than generic over `DB`: futures of generic sqlx code with

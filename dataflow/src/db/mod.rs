@@ -3,6 +3,9 @@
 
 pub(crate) mod engine;
 pub(crate) mod exec;
+pub(crate) mod introspect;
+pub(crate) mod migrate;
+mod raw;
 pub(crate) mod sql;
 pub(crate) mod url;
 pub(crate) mod value;
@@ -19,6 +22,7 @@ use sqlx::{ConnectOptions, Connection};
 use crate::error::{Error, Result};
 
 use self::exec::{Conn, Done};
+use self::migrate::{Direct, Migrations};
 use self::sql::SqlQuery;
 pub use self::url::Backend;
 use self::url::Target;
@@ -56,6 +60,10 @@ pub(crate) struct Store {
     memory: bool,
     /// The connection the last session gave back (SQLite only), see [`Stash`].
     stash: Mutex<Stash>,
+    /// Migrations to apply before the first connection is handed out.
+    migrations: Option<Migrations>,
+    /// How to open a connection outside the pool (for migrations).
+    direct: Direct,
 }
 
 /// One connection kept out of sqlx's pool between sessions.
@@ -127,7 +135,11 @@ macro_rules! begin_on_connect {
 
 impl Store {
     /// Builds the pool without connecting.
-    pub(crate) fn open(target: Target, settings: &PoolSettings) -> Store {
+    pub(crate) fn open(
+        target: Target,
+        settings: &PoolSettings,
+        migrations: Option<Migrations>,
+    ) -> Store {
         // sqlx starts the pool's maintenance tasks on the current runtime: make it ours.
         let _engine = engine::handle().enter();
         let backend = target.backend();
@@ -152,6 +164,8 @@ impl Store {
                     location: "sqlite::memory:".to_owned(),
                     memory: true,
                     stash: Mutex::default(),
+                    migrations,
+                    direct: Direct::Pool,
                 }
             }
             Target::SqliteFile(options, path) => {
@@ -161,6 +175,7 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(30))
                     .disable_statement_logging();
+                let direct = Direct::Sqlite(options.clone());
                 let pool = pool_options::<sqlx::Sqlite>(settings, 4).test_before_acquire(false);
                 let pool = begin_on_connect!(pool, settings.transaction).connect_lazy_with(options);
                 Store {
@@ -171,12 +186,15 @@ impl Store {
                     location: path.display().to_string(),
                     memory: false,
                     stash: Mutex::default(),
+                    migrations,
+                    direct,
                 }
             }
             Target::Postgres(options) => {
                 let location = format!("{}:{}", options.get_host(), options.get_port());
                 let options: PgConnectOptions = options.disable_statement_logging();
                 let side = settings.transaction.then(|| options.clone());
+                let direct = Direct::Postgres(options.clone());
                 let pool = pool_options::<sqlx::Postgres>(settings, 5);
                 let pool: PgPool =
                     begin_on_connect!(pool, settings.transaction).connect_lazy_with(options);
@@ -188,11 +206,14 @@ impl Store {
                     location,
                     memory: false,
                     stash: Mutex::default(),
+                    migrations,
+                    direct,
                 }
             }
             Target::MySql(options) => {
                 let location = mysql_location(&options);
                 let options: MySqlConnectOptions = options.disable_statement_logging();
+                let direct = Direct::MySql(options.clone());
                 let pool: MySqlPool = pool_options(settings, 5).connect_lazy_with(options);
                 Store {
                     backend,
@@ -202,6 +223,8 @@ impl Store {
                     location,
                     memory: false,
                     stash: Mutex::default(),
+                    migrations,
+                    direct,
                 }
             }
         }
@@ -216,9 +239,24 @@ impl Store {
         &self.location
     }
 
+    /// Whether the store applies migrations.
+    pub(crate) fn has_migrations(&self) -> bool {
+        self.migrations.is_some()
+    }
+
+    /// Whether the store's migrations have been applied (or it has none).
+    pub(crate) fn migrations_applied(&self) -> bool {
+        self.migrations.as_ref().is_none_or(Migrations::applied)
+    }
+
     /// Takes a connection: the stashed one, or one from the pool (opening the first one if
-    /// needed).
+    /// needed), after applying the migrations if they have not run yet.
     pub(crate) async fn acquire(&self) -> Result<Conn> {
+        // Checked here first: the hot path of an instance without pending migrations
+        // allocates nothing for them.
+        if !self.migrations_applied() {
+            self.ready().await?;
+        }
         if let Some(conn) = self.lock_stash().conn.take() {
             return Ok(conn);
         }
@@ -451,6 +489,24 @@ impl Session<'_> {
         self.conn().fetch(q, columns).await
     }
 
+    /// Raw SQL: see [`Conn::execute_sql`].
+    pub(crate) async fn execute_sql(
+        &mut self,
+        sql: &str,
+        params: &[serde_json::Value],
+    ) -> Result<u64> {
+        self.conn().execute_sql(sql, params).await
+    }
+
+    /// Raw SQL: see [`Conn::query_sql`].
+    pub(crate) async fn query_sql(
+        &mut self,
+        sql: &str,
+        params: &[serde_json::Value],
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+        self.conn().query_sql(sql, params).await
+    }
+
     /// Commits when `result` is `Ok`, rolls back otherwise; returns `result`. A connection
     /// whose scope ended cleanly is given back for the next session; one that could not end
     /// its scope is closed.
@@ -509,7 +565,7 @@ mod tests {
             connect_timeout: Duration::from_secs(5),
             transaction: false,
         };
-        Store::open(url::parse("sqlite::memory:").unwrap(), &settings)
+        Store::open(url::parse("sqlite::memory:").unwrap(), &settings, None)
     }
 
     #[test]

@@ -59,6 +59,11 @@ pub(crate) enum Target {
 }
 
 impl Target {
+    /// Whether this is a private in-memory SQLite database.
+    pub(crate) fn is_memory(&self) -> bool {
+        matches!(self, Target::SqliteMemory)
+    }
+
     pub(crate) fn backend(&self) -> Backend {
         match self {
             Target::SqliteMemory | Target::SqliteFile(..) => Backend::Sqlite,
@@ -138,6 +143,31 @@ fn parse_sqlite(url: &str) -> std::result::Result<Target, String> {
     let options = SqliteConnectOptions::from_str(&format!("sqlite://{path_and_query}"))
         .map_err(|e| e.to_string())?;
     Ok(Target::SqliteFile(Box::new(options), PathBuf::from(path)))
+}
+
+/// The query parameter that puts an instance in transaction mode:
+/// `postgres://.../db?dataflow_isolation=transaction`, as a transaction-isolated test
+/// database's URL carries it (so `DataFlow::new(url)` cannot leave the test's isolation).
+pub(crate) const TRANSACTION_MARKER: &str = "dataflow_isolation=transaction";
+
+/// The URL without the transaction-mode marker, and whether it had it.
+pub(crate) fn take_transaction_marker(url: &str) -> (String, bool) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), false);
+    };
+    let mut found = false;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let ours = *pair == TRANSACTION_MARKER;
+            found |= ours;
+            !ours
+        })
+        .collect();
+    match rest.is_empty() {
+        true => (base.to_owned(), found),
+        false => (format!("{base}?{}", rest.join("&")), found),
+    }
 }
 
 /// The URL with any password replaced by `***`.
@@ -221,6 +251,24 @@ mod tests {
             parse("sqlite://./:odd.db").unwrap(),
             Target::SqliteFile(..)
         ));
+    }
+
+    #[test]
+    fn the_transaction_marker_is_taken_out_of_the_query() {
+        assert_eq!(
+            take_transaction_marker("postgres://h/db?dataflow_isolation=transaction"),
+            ("postgres://h/db".to_owned(), true)
+        );
+        assert_eq!(
+            take_transaction_marker(
+                "postgres://h/db?sslmode=disable&dataflow_isolation=transaction"
+            ),
+            ("postgres://h/db?sslmode=disable".to_owned(), true)
+        );
+        assert_eq!(
+            take_transaction_marker("postgres://h/db?sslmode=disable"),
+            ("postgres://h/db?sslmode=disable".to_owned(), false)
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Values on their way between JSON and SQL.
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
 use super::Backend;
@@ -11,9 +11,13 @@ use crate::model::FieldType;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum SqlValue {
     Null(FieldType),
+    /// A null whose type the database infers (raw SQL).
+    UntypedNull,
     Bool(bool),
+    I16(i16),
     I32(i32),
     I64(i64),
+    F32(f32),
     F64(f64),
     Text(String),
     /// Text shared by many rows: a bulk insert's timestamps on SQLite, formatted once.
@@ -22,6 +26,11 @@ pub(crate) enum SqlValue {
     Json(Value),
     DateTime(DateTime<Utc>),
     NaiveDateTime(NaiveDateTime),
+    Date(NaiveDate),
+    #[cfg(feature = "uuid")]
+    Uuid(uuid::Uuid),
+    #[cfg(feature = "decimal")]
+    Decimal(rust_decimal::Decimal),
 }
 
 /// A column as queries read it back: its name, type and whether it may be null.
@@ -56,6 +65,12 @@ pub(crate) fn to_sql(
     }
     Ok(match ty {
         FieldType::String => SqlValue::Text(value.as_str().ok_or_else(wrong)?.to_owned()),
+        FieldType::I16 => SqlValue::I16(
+            value
+                .as_i64()
+                .and_then(|n| i16::try_from(n).ok())
+                .ok_or_else(wrong)?,
+        ),
         FieldType::I32 => SqlValue::I32(
             value
                 .as_i64()
@@ -63,6 +78,13 @@ pub(crate) fn to_sql(
                 .ok_or_else(wrong)?,
         ),
         FieldType::I64 => SqlValue::I64(value.as_i64().ok_or_else(wrong)?),
+        FieldType::F32 => SqlValue::F32(
+            value
+                .as_f64()
+                .map(|f| f as f32)
+                .filter(|f| f.is_finite())
+                .ok_or_else(wrong)?,
+        ),
         FieldType::F64 => SqlValue::F64(value.as_f64().ok_or_else(wrong)?),
         FieldType::Bool => SqlValue::Bool(value.as_bool().ok_or_else(wrong)?),
         FieldType::Bytes => SqlValue::Bytes(
@@ -81,7 +103,89 @@ pub(crate) fn to_sql(
         FieldType::NaiveDateTime => {
             SqlValue::NaiveDateTime(value.as_str().and_then(parse_naive).ok_or_else(wrong)?)
         }
+        FieldType::Date => SqlValue::Date(value.as_str().and_then(parse_date).ok_or_else(wrong)?),
+        #[cfg(feature = "uuid")]
+        FieldType::Uuid => SqlValue::Uuid(
+            value
+                .as_str()
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                .ok_or_else(wrong)?,
+        ),
+        #[cfg(feature = "decimal")]
+        FieldType::Decimal => {
+            let text = match value {
+                Value::String(s) => s.trim().to_owned(),
+                Value::Number(n) => n.to_string(),
+                _ => return Err(wrong()),
+            };
+            SqlValue::Decimal(parse_decimal(&text).ok_or_else(wrong)?)
+        }
+        #[allow(
+            unreachable_patterns,
+            reason = "reached only without the uuid or decimal feature"
+        )]
+        other => {
+            return Err(Error::invalid_param(
+                field,
+                format!(
+                    "{} needs the `{}` feature of dataflow",
+                    other.describe(),
+                    other.missing_feature().unwrap_or("?")
+                ),
+            ))
+        }
     })
+}
+
+/// A JSON value as a parameter of raw SQL whose type the database does not say: by its
+/// JSON type.
+pub(crate) fn untyped(value: &Value) -> SqlValue {
+    match value {
+        Value::Null => SqlValue::UntypedNull,
+        Value::Bool(b) => SqlValue::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => SqlValue::I64(i),
+            None => SqlValue::F64(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => SqlValue::Text(s.clone()),
+        other => SqlValue::Json(other.clone()),
+    }
+}
+
+pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+pub(crate) fn format_date(d: &NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// An `f32` as JSON, with the digits an `f32` prints (`0.1`, not `0.10000000149011612`).
+pub(crate) fn f32_json(f: f32) -> Value {
+    f.to_string()
+        .parse::<f64>()
+        .ok()
+        .map_or(Value::Null, float_json)
+}
+
+/// A decimal, exactly; MySQL's padding zeros (`1.500000`) are dropped before parsing, so
+/// more digits than `rust_decimal` holds after the point are not a problem.
+#[cfg(feature = "decimal")]
+pub(crate) fn parse_decimal(text: &str) -> Option<rust_decimal::Decimal> {
+    let trimmed = match text.contains('.') && !text.contains(['e', 'E']) {
+        true => text.trim_end_matches('0').trim_end_matches('.'),
+        false => text,
+    };
+    trimmed
+        .parse::<rust_decimal::Decimal>()
+        .or_else(|_| rust_decimal::Decimal::from_scientific(trimmed))
+        .ok()
+}
+
+/// A decimal as JSON: a string without trailing zeros.
+#[cfg(feature = "decimal")]
+pub(crate) fn decimal_json(d: rust_decimal::Decimal) -> Value {
+    Value::String(d.normalize().to_string())
 }
 
 /// The current time as a bulk insert binds it to every row: on SQLite (which stores it as

@@ -227,8 +227,10 @@ impl Op {
                 }
             }
             self.check_required(fields, context)?;
-            columns.extend(["created_at", "updated_at"]);
-            row.extend([now.clone(), now.clone()]);
+            if self.model.schema.has_timestamps() {
+                columns.extend(["created_at", "updated_at"]);
+                row.extend([now.clone(), now.clone()]);
+            }
             let shared = match out.last() {
                 Some((previous, _)) if **previous == *columns => Arc::clone(previous),
                 _ => Arc::from(columns.as_slice()),
@@ -301,14 +303,21 @@ impl Op {
             q.push_bind(v);
         });
         q.push(")");
+        self.count_rows(session, &q.build()).await
+    }
+
+    /// The number a `SELECT COUNT(*) ...` returns.
+    pub(super) async fn count_rows(
+        &self,
+        session: &mut Session<'_>,
+        q: &crate::db::sql::SqlQuery,
+    ) -> Result<u64> {
         let count = crate::db::value::Column {
             name: "count".to_owned(),
             ty: crate::model::FieldType::I64,
             nullable: false,
         };
-        let rows = session
-            .fetch(&q.build(), std::slice::from_ref(&count))
-            .await?;
+        let rows = session.fetch(q, std::slice::from_ref(&count)).await?;
         Ok(rows.first().and_then(|r| r["count"].as_u64()).unwrap_or(0))
     }
 }

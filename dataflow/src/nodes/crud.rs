@@ -90,10 +90,15 @@ impl Op {
         Ok(json!({ "id": id_json, "deleted": done.rows_affected > 0 }))
     }
 
-    /// Parameters: `filter`, `limit`, `offset`, `order_by`.
-    /// Result: `{"records", "count", "limit", "offset"}`; `count` is the number of records.
+    /// Parameters: `filter`, `limit`, `offset`, `order_by`, `include_total`.
+    /// Result: `{"records", "count", "limit", "offset"}`; `count` is the number of records;
+    /// with `include_total: true` also `total`, the rows matching the filter.
     pub(super) async fn list(&self, params: &Params) -> Result<Value> {
-        self.check_params(params, &["filter", "limit", "offset", "order_by"])?;
+        self.check_params(
+            params,
+            &["filter", "limit", "offset", "order_by", "include_total"],
+        )?;
+        let include_total = self.flag(params, "include_total", false)?;
         let filter = self.filter(params, "filter")?;
         let limit = self.count(params, "limit")?;
         let offset = self.count(params, "offset")?.unwrap_or(0);
@@ -131,15 +136,38 @@ impl Op {
         if offset > 0 {
             q.push(" OFFSET ").push_bind(SqlValue::I64(clamp(offset)));
         }
-        let mut session = self.store.session().await?;
-        let records = session.fetch(&q.build(), &self.model.columns).await;
-        let records = session.finish(records).await?;
-        Ok(json!({
+        let total = include_total.then(|| {
+            let mut q = self.query();
+            q.push("SELECT COUNT(*) FROM ")
+                .push_ident(self.model.table());
+            filter.push_where(&mut q);
+            q.build()
+        });
+        // One transaction, so that `total` and the records agree.
+        let mut session = match total.is_some() {
+            true => self.store.begin().await?,
+            false => self.store.session().await?,
+        };
+        let result = async {
+            let records = session.fetch(&q.build(), &self.model.columns).await?;
+            let total = match &total {
+                Some(count) => Some(self.count_rows(&mut session, count).await?),
+                None => None,
+            };
+            Ok((records, total))
+        }
+        .await;
+        let (records, total) = session.finish(result).await?;
+        let mut out = json!({
             "count": records.len(),
             "records": records,
             "limit": limit,
             "offset": offset,
-        }))
+        });
+        if let Some(total) = total {
+            out["total"] = json!(total);
+        }
+        Ok(out)
     }
 
     /// `order_by`: `"name"`, `"-name"`, or a list of them; by `id` when absent.

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::db::sql::{self, QueryBuilder, SqlQuery};
 use crate::db::value::{self, Column, SqlValue};
-use crate::db::{engine, Backend, Session, Store};
+use crate::db::{engine, introspect, Backend, Session, Store};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::model::ModelSchema;
@@ -49,20 +49,36 @@ impl ModelState {
     }
 
     /// Creates the table once, before the first node of the model runs (with auto-migrate).
+    /// On an instance with migrations, a table that exists is checked against the model
+    /// instead (auto-migrate or not).
     pub(crate) async fn ensure_table(&self, store: &Store) -> Result<()> {
+        if self.table_ready.initialized() || (!self.auto_migrate && !store.has_migrations()) {
+            return Ok(());
+        }
         if !self.auto_migrate {
+            if let Some(columns) = introspect::table_columns(store, self.table()).await? {
+                introspect::check(&self.schema, store.backend(), &columns)?;
+                let _ = self.table_ready.set(());
+            }
             return Ok(());
         }
         self.create_table(store).await
     }
 
-    /// Creates the table if it does not exist, once per instance.
+    /// Creates the table if it does not exist, once per instance; on an instance with
+    /// migrations, checks a table that exists against the model instead.
     pub(crate) async fn create_table(&self, store: &Store) -> Result<()> {
         self.table_ready
             .get_or_try_init(|| async {
-                store
-                    .execute_ddl(&sql::create_table(store.backend(), &self.schema))
-                    .await
+                if store.has_migrations() {
+                    if let Some(columns) = introspect::table_columns(store, self.table()).await? {
+                        return introspect::check(&self.schema, store.backend(), &columns);
+                    }
+                }
+                for statement in sql::create_table(store.backend(), &self.schema) {
+                    store.execute_ddl(&statement).await?;
+                }
+                Ok::<(), Error>(())
             })
             .await?;
         Ok(())
@@ -167,7 +183,7 @@ pub(crate) struct Op {
 impl Op {
     async fn run(self, kind: NodeKind, params: &Params) -> Result<Value> {
         self.model.ensure_table(&self.store).await?;
-        match kind {
+        let result = match kind {
             NodeKind::Create => self.create(params).await,
             NodeKind::Read => self.read(params).await,
             NodeKind::Update => self.update(params).await,
@@ -179,6 +195,52 @@ impl Op {
             NodeKind::BulkDelete => self.bulk_delete(params).await,
             NodeKind::BulkUpsert => self.bulk_upsert(params).await,
             NodeKind::Custom => unreachable!("generated nodes are never Custom"),
+        };
+        result.map_err(|e| self.unique_violation(e))
+    }
+
+    /// A database's unique-key error as [`Error::UniqueViolation`], naming the constraint
+    /// and its fields; any other error as it is.
+    fn unique_violation(&self, err: Error) -> Error {
+        let Error::Database(sqlx::Error::Database(db)) = &err else {
+            return err;
+        };
+        if db.kind() != sqlx::error::ErrorKind::UniqueViolation {
+            return err;
+        }
+        let schema = &self.model.schema;
+        let message = db.message();
+        let (constraint, fields) = if let Some(name) = db.constraint() {
+            // PostgreSQL names the constraint.
+            (name.to_owned(), schema.constraint_columns(name))
+        } else if let Some(columns) = message.strip_prefix("UNIQUE constraint failed: ") {
+            // SQLite names the columns: `table.a, table.b`.
+            let fields: Vec<String> = columns
+                .split(", ")
+                .map(|c| c.rsplit('.').next().unwrap_or(c).to_owned())
+                .collect();
+            let name = schema
+                .constraint_named_by_columns(&fields)
+                .unwrap_or_else(|| format!("{}_{}_key", schema.table(), fields.join("_")));
+            (name, Some(fields))
+        } else if let Some(key) = mysql_duplicate_key(message) {
+            // MySQL: "Duplicate entry 'x' for key 'name'" (MySQL 8: 'table.name').
+            let name = match key {
+                "PRIMARY" => format!("{}_pkey", schema.table()),
+                key => key.to_owned(),
+            };
+            // A key a migration declared inline is named after its first column.
+            let fields = schema
+                .constraint_columns(key)
+                .or_else(|| schema.field_def(key).map(|_| vec![key.to_owned()]));
+            (name, fields)
+        } else {
+            return err;
+        };
+        Error::UniqueViolation {
+            model: schema.name().to_owned(),
+            constraint,
+            fields: fields.unwrap_or_default(),
         }
     }
 
@@ -361,6 +423,11 @@ impl Op {
             .copied()
             .filter(|c| *c != "id" && *c != "created_at")
             .collect();
+        // Nothing to update (only an id, no timestamps): keep the stored row.
+        let conflict = match conflict {
+            Conflict::Update if updated.is_empty() => Conflict::Skip,
+            other => other,
+        };
         match (conflict, backend) {
             (Conflict::Error, _) => {}
             (Conflict::Skip, Backend::MySql) => {
@@ -396,9 +463,11 @@ impl Op {
         session: &mut Session<'_>,
         mut values: Vec<(&str, SqlValue)>,
     ) -> Result<Map<String, Value>> {
-        let now = SqlValue::DateTime(value::now());
-        values.push(("created_at", now.clone()));
-        values.push(("updated_at", now));
+        if self.model.schema.has_timestamps() {
+            let now = SqlValue::DateTime(value::now());
+            values.push(("created_at", now.clone()));
+            values.push(("updated_at", now));
+        }
         let (columns, row): (Vec<&str>, Vec<SqlValue>) = values.into_iter().unzip();
         let explicit_id = columns
             .iter()
@@ -465,7 +534,9 @@ impl Op {
 
     /// `UPDATE table SET fields, updated_at WHERE filter`.
     fn update_sql(&self, mut values: Vec<(&str, SqlValue)>, filter: &Filter) -> QueryBuilder {
-        values.push(("updated_at", SqlValue::DateTime(value::now())));
+        if self.model.schema.has_timestamps() {
+            values.push(("updated_at", SqlValue::DateTime(value::now())));
+        }
         let mut q = self.query();
         q.push("UPDATE ")
             .push_ident(self.model.table())
@@ -483,6 +554,13 @@ impl Op {
             id: id.to_string(),
         }
     }
+}
+
+/// The key named by MySQL's duplicate-entry message, without a `table.` prefix.
+fn mysql_duplicate_key(message: &str) -> Option<&str> {
+    let (_, key) = message.rsplit_once(" for key '")?;
+    let key = key.strip_suffix('\'')?;
+    Some(key.rsplit('.').next().unwrap_or(key))
 }
 
 /// Whether `INSERT/UPDATE ... RETURNING` can read rows back in the same statement.

@@ -1,0 +1,10 @@
+use dataflow::Model;
+
+#[derive(Model)]
+#[dataflow(unique(email, tenant), index())]
+struct Account {
+    id: i64,
+    email: String,
+}
+
+fn main() {}
