@@ -23,6 +23,5 @@ mod snapshots;
 mod storm;
 mod stress;
 mod tidy;
-mod tracing_spans;
 mod transaction;
 mod workflow;

@@ -13,7 +13,8 @@ fn root() -> PathBuf {
 
 /// Every `.rs` and `.md` file under the `src/` folder of every crate of the repository
 /// (folders with a `Cargo.toml`), relative to the root; not `target/`, not the planted
-/// suite (a test fixture, not a crate of the project).
+/// suites nor the copies of published crates' suites under `tests/real/` (test fixtures of
+/// the isolation check, not crates of the project).
 fn source_files(root: &Path) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
@@ -34,7 +35,14 @@ fn source_files(root: &Path) -> Vec<PathBuf> {
         }
     }
     fn crates(dir: &Path, out: &mut Vec<PathBuf>) {
-        let skip = ["target", ".git", "planted", "node_modules"];
+        let skip = [
+            "target",
+            ".git",
+            "planted",
+            "planted-env",
+            "real",
+            "node_modules",
+        ];
         if dir.join("Cargo.toml").is_file() && dir.join("src").is_dir() {
             walk(&dir.join("src"), out);
         }

@@ -1,6 +1,15 @@
 //! Logs a user can turn on: the `tracing` spans of a workflow run and of a fixture's life.
+//!
+//! A test binary of its own, with one global subscriber: a subscriber set per thread
+//! (`with_default`) while other tests' threads run and come and go loses events now and
+//! then (tracing caches each callsite's interest process-wide), and a global one in the
+//! main suite would log every other test. Each test reads only its own lines (its
+//! instance id, its test name).
 
-use std::sync::{Arc, Mutex};
+#[path = "models.rs"]
+mod models;
+
+use std::sync::{Arc, Mutex, OnceLock};
 
 use dataflow::DataFlow;
 use dataflow_testing::TempDatabase;
@@ -8,7 +17,7 @@ use serde_json::json;
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::models::User;
+use models::User;
 
 /// What a `fmt` subscriber wrote, kept for the test to read.
 #[derive(Clone, Default)]
@@ -33,18 +42,25 @@ impl<'a> MakeWriter<'a> for Captured {
     }
 }
 
-/// Runs `f` with a debug-level subscriber on this thread (and in the work it hands to the
-/// engine); returns the lines it wrote, span closes included.
+/// Runs `f` with the binary's debug-level subscriber installed (it also sees the work `f`
+/// hands to the engine); returns every line written while `f` ran, span closes included.
+/// Lines of tests running at the same time may be among them: callers look for their own.
 fn logs_of(f: impl FnOnce()) -> String {
-    let out = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(out.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .with_span_events(FmtSpan::CLOSE)
-        .without_time()
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let bytes = out.0.lock().unwrap().clone();
+    static OUT: OnceLock<Captured> = OnceLock::new();
+    let out = OUT.get_or_init(|| {
+        let out = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(out.clone())
+            .with_max_level(tracing::Level::DEBUG)
+            .with_span_events(FmtSpan::CLOSE)
+            .without_time()
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+        out
+    });
+    let from = out.0.lock().unwrap().len();
+    f();
+    let bytes = out.0.lock().unwrap()[from..].to_vec();
     String::from_utf8(bytes).unwrap()
 }
 
@@ -96,7 +112,7 @@ fn a_fixtures_life_is_a_span_with_its_database_and_leak_check() {
     });
     for expected in [
         "test_dataflow{instance=df_",
-        "test=tracing_spans::a_fixtures_life_is_a_span_with_its_database_and_leak_check}",
+        "test=a_fixtures_life_is_a_span_with_its_database_and_leak_check}",
         "test database copied from its template",
         "nodes cleaned up removed=10",
         "leak check passed check=Scoped",
