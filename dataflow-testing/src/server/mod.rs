@@ -249,9 +249,19 @@ impl Server {
         debug_assert!(name.starts_with(TEST_PREFIX));
         let (admin, sql, name) = (self.admin.clone(), self.drop_sql(name), name.to_owned());
         rt::spawn_background(async move {
-            let dropped = match admin {
-                AdminPool::Postgres(pool) => sqlx::query(&sql).execute(&pool).await.map(drop),
-                AdminPool::MySql(pool) => sqlx::query(&sql).execute(&pool).await.map(drop),
+            // Drops queue for the admin pool's few connections; on a busy server a burst of
+            // them (a panic storm, hundreds of short tests) can wait longer than the pool's
+            // acquire timeout, which is no reason to leave a database behind: wait again.
+            let mut waits = 0;
+            let dropped = loop {
+                let dropped = match &admin {
+                    AdminPool::Postgres(pool) => sqlx::query(&sql).execute(pool).await.map(drop),
+                    AdminPool::MySql(pool) => sqlx::query(&sql).execute(pool).await.map(drop),
+                };
+                match dropped {
+                    Err(sqlx::Error::PoolTimedOut) if waits < 12 => waits += 1,
+                    other => break other,
+                }
             };
             if let Err(e) = dropped {
                 eprintln!("dataflow-testing: could not drop {name}: {e}");
