@@ -1,6 +1,8 @@
 //! The isolation check end to end: on the planted suite (`tests/planted`) it finds exactly
-//! the planted bugs, classifies each right and reports nothing for the clean tests; bad
-//! input gives a clear error or a finding, never a panic or a hang.
+//! the planted bugs, classifies each right and reports nothing for the clean tests; on the
+//! copies of published crates' suites (`tests/real`: dotenvy, tempfile, lazy_static) it
+//! reports nothing as published and exactly what each mutation broke; bad input gives a
+//! clear error or a finding, never a panic or a hang.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -307,6 +309,46 @@ fn shards_merged_give_the_findings_of_one_run() {
     );
 }
 
+/// The check of the copy of a published crate in `tests/real/<name>`, with `feature` (a
+/// mutation) or as published: the report, and its findings as (kind, test, related) with
+/// `module` taken off the test names.
+fn check_real_suite(
+    name: &str,
+    feature: Option<&str>,
+    module: &str,
+) -> (
+    isolation::Report,
+    BTreeSet<(FindingKind, String, Option<String>)>,
+) {
+    let manifest = workspace().join("tests/real").join(name).join("Cargo.toml");
+    let mut options = options(&manifest, None);
+    options.seed = Some(11);
+    if let Some(feature) = feature {
+        options
+            .cargo_flags
+            .extend(["--features".into(), feature.into()]);
+    }
+    let report = isolation::run(&options).unwrap_or_else(|e| panic!("the check of {name}: {e}"));
+    let short = |t: &str| t.trim_start_matches(module).to_owned();
+    let found = report
+        .findings
+        .iter()
+        .map(|f| (f.kind, short(&f.test), f.related.as_deref().map(short)))
+        .collect();
+    (report, found)
+}
+
+/// Each victim paired with its one polluter, both ways, as the report gives them.
+fn victims_of(polluter: &str, victims: &[&str]) -> BTreeSet<(FindingKind, String, Option<String>)> {
+    let mut expected = BTreeSet::new();
+    for victim in victims {
+        let (victim, polluter) = (victim.to_string(), polluter.to_owned());
+        expected.insert((FindingKind::Victim, victim.clone(), Some(polluter.clone())));
+        expected.insert((FindingKind::Polluter, polluter, Some(victim)));
+    }
+    expected
+}
+
 /// A published crate's own suite (dotenvy 0.15.7, `tests/real/dotenvy`): its unit tests
 /// share environment variables, its integration tests the current directory. As published,
 /// nothing; with one realistic mutation each, exactly the tests it broke, with the right
@@ -317,25 +359,7 @@ fn a_real_suite_is_clean_and_each_mutation_gives_exactly_what_it_broke() {
         return;
     }
     const MODULE: &str = "parse::variable_substitution_tests::";
-    let check = |feature: Option<&str>| {
-        let mut options = options(&workspace().join("tests/real/dotenvy/Cargo.toml"), None);
-        options.seed = Some(11);
-        if let Some(feature) = feature {
-            options
-                .cargo_flags
-                .extend(["--features".into(), feature.into()]);
-        }
-        let report = isolation::run(&options).expect("the check runs on dotenvy");
-        let found: BTreeSet<(FindingKind, String, Option<String>)> = report
-            .findings
-            .iter()
-            .map(|f| {
-                let short = |t: &str| t.trim_start_matches(MODULE).to_owned();
-                (f.kind, short(&f.test), f.related.as_deref().map(short))
-            })
-            .collect();
-        (report, found)
-    };
+    let check = |feature| check_real_suite("dotenvy", feature, MODULE);
     use FindingKind::*;
     let (report, found) = check(None);
     assert!(found.is_empty(), "{}", report.render());
@@ -355,17 +379,76 @@ fn a_real_suite_is_clean_and_each_mutation_gives_exactly_what_it_broke() {
     // The test leaks KEY2: the three tests that substitute an unset or file-defined KEY2
     // fail after it, and only those.
     let (report, found) = check(Some("mutant-leaked-var"));
-    let polluter = "substitute_variable_from_env_variable";
-    let mut expected = BTreeSet::new();
-    for victim in [
-        "consequent_substitutions",
-        "consequent_substitutions_with_one_missing",
-        "substitute_undefined_variables_to_empty_string",
-    ] {
-        expected.insert((Victim, victim.to_owned(), Some(polluter.to_owned())));
-        expected.insert((Polluter, polluter.to_owned(), Some(victim.to_owned())));
-    }
+    let expected = victims_of(
+        "substitute_variable_from_env_variable",
+        &[
+            "consequent_substitutions",
+            "consequent_substitutions_with_one_missing",
+            "substitute_undefined_variables_to_empty_string",
+        ],
+    );
     assert_eq!(found, expected, "{}", report.render());
+}
+
+/// The copy `tests/real/<name>` of a published crate with `tests` tests: as published, no
+/// findings and every test clean; with `mutant`, exactly each of `victims` after `polluter`
+/// (and the rest clean).
+fn assert_mutant_gives_victims(
+    name: &str,
+    tests: usize,
+    mutant: &str,
+    polluter: &str,
+    victims: &[&str],
+) {
+    let (report, found) = check_real_suite(name, None, "");
+    assert!(found.is_empty(), "{}", report.render());
+    assert_eq!(report.clean.len(), tests, "{}", report.render());
+
+    let (report, found) = check_real_suite(name, Some(mutant), "");
+    assert_eq!(found, victims_of(polluter, victims), "{}", report.render());
+    let broken = victims.len() + 1;
+    assert_eq!(report.clean.len(), tests - broken, "{}", report.render());
+}
+
+/// tempfile 3.27.0's `namedtempfile` suite (`tests/real/tempfile`) shares the current
+/// directory: the tests that change it hold a lock whose guard changes it back. As
+/// published, nothing; when one test loses its guard, the current directory it leaves
+/// behind (removed with its temporary directory) breaks exactly the three tests that take
+/// the lock after it, each found with that test as its polluter.
+#[test]
+fn a_real_suite_sharing_the_current_directory() {
+    if inside_a_check() {
+        return;
+    }
+    assert_mutant_gives_victims(
+        "tempfile",
+        32,
+        "mutant-unguarded-cwd",
+        "test_temp_path_resolve_existing_cwd",
+        &[
+            "test_change_dir",
+            "test_change_dir_make",
+            "test_temp_path_resolve_missing_cwd",
+        ],
+    );
+}
+
+/// lazy_static 1.5.1's suite (`tests/real/lazy_static`) shares statics: a lazy static is
+/// initialised by the first test that touches it, and `pre_init` checks that none did. As
+/// published, nothing; when another test touches that static too (a global left set),
+/// exactly `pre_init` fails after it.
+#[test]
+fn a_real_suite_sharing_a_static() {
+    if inside_a_check() {
+        return;
+    }
+    assert_mutant_gives_victims(
+        "lazy_static",
+        9,
+        "mutant-early-init",
+        "lifetime_name",
+        &["pre_init"],
+    );
 }
 
 #[test]

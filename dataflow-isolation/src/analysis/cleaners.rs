@@ -11,6 +11,7 @@ use super::findings::{Finding, FindingKind, FoundBy, Reproduce};
 use super::probe::{ran_in_order, Search};
 use crate::process::discover::Binary;
 use crate::runner::RunResult;
+use crate::text::count;
 use crate::Error;
 
 /// A cleaner, confirmed by a run of polluter, cleaner, victim.
@@ -42,7 +43,7 @@ impl Cleaner {
             ),
             vec![
                 format!("the victim after the polluter, then this test: {passed}"),
-                format!("search: {} runs", self.runs),
+                format!("search: {}", count(self.runs, "run", "runs")),
             ],
             vec![Reproduce {
                 shows: "the victim passes when this test runs between the polluter and it".into(),

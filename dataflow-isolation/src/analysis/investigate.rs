@@ -261,7 +261,10 @@ fn bisect(
     let Some(pair) = search.pair(&culprit)? else {
         return Ok(None);
     };
-    evidence.push(format!("bisection: {} runs", search.runs - started));
+    evidence.push(format!(
+        "bisection: {}",
+        count(search.runs - started, "run", "runs")
+    ));
     Ok(Some(Culprit {
         name: culprit,
         pair,
