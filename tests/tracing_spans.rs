@@ -6,7 +6,9 @@
 //! main suite would log every other test. Each test reads only its own lines (its
 //! instance id, its test name).
 
+// The suite's models; this binary uses only `User`.
 #[path = "models.rs"]
+#[allow(dead_code)]
 mod models;
 
 use std::sync::{Arc, Mutex, OnceLock};
