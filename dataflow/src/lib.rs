@@ -93,4 +93,7 @@ pub mod __private {
     pub fn tables_exist(db: &crate::DataFlow) {
         db.assume_tables_exist();
     }
+
+    /// For the compile-fail doctest of the query builder: SQL text is `&'static str` only.
+    pub use crate::db::sql::sql_text_is_static;
 }
