@@ -181,6 +181,23 @@ impl Dialect {
         }
     }
 
+    /// The query for the columns of a table (bound to its name) as `name` and `type`.
+    pub(crate) fn table_columns_query(self) -> &'static str {
+        match self.0 {
+            Backend::Sqlite => "SELECT name, type FROM pragma_table_info(?)",
+            Backend::Postgres => {
+                "SELECT column_name::text AS name, data_type::text AS type \
+                 FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name::text = $1"
+            }
+            Backend::MySql => {
+                "SELECT CAST(column_name AS CHAR) AS name, CAST(data_type AS CHAR) AS type \
+                 FROM information_schema.columns \
+                 WHERE table_schema = DATABASE() AND table_name = ?"
+            }
+        }
+    }
+
     /// Whether indexes are declared in `CREATE TABLE` (MySQL, which has no
     /// `CREATE INDEX IF NOT EXISTS`) rather than by statements of their own.
     pub(crate) fn indexes_in_table(self) -> bool {

@@ -156,6 +156,8 @@ mod tests {
             63
         );
         assert_eq!(Ident::new("column", "_user_2").unwrap(), "_user_2");
+        // Keywords are names like any other: every identifier is quoted.
+        assert_eq!(Ident::new("column", "select").unwrap(), "select");
     }
 
     #[test]
