@@ -4,7 +4,7 @@
 //!
 //! A runtime string cannot be pushed as SQL text:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0597
 //! use dataflow::__private::sql_text_is_static as push;
 //! let user_input = String::from("1; DROP TABLE users");
 //! push(&user_input);
