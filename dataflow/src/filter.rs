@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::db::sql::QueryBuilder;
+use crate::db::sql::{Ident, QueryBuilder};
 use crate::db::value::{self, Column, SqlValue};
 use crate::error::{Error, Result};
 use crate::model::FieldType;
@@ -24,21 +24,21 @@ enum Op {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-struct Condition {
-    column: String,
+struct Condition<'a> {
+    column: Ident<'a>,
     op: Op,
     values: Vec<SqlValue>,
 }
 
 /// A checked filter: conditions ANDed together.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct Filter {
-    conditions: Vec<Condition>,
+pub(crate) struct Filter<'a> {
+    conditions: Vec<Condition<'a>>,
 }
 
-impl Filter {
+impl<'a> Filter<'a> {
     /// Checks `filter` (a JSON object, or null for none) against `columns`.
-    pub(crate) fn parse(columns: &[Column], filter: &Value, context: &str) -> Result<Filter> {
+    pub(crate) fn parse(columns: &'a [Column], filter: &Value, context: &str) -> Result<Self> {
         let object = match filter {
             Value::Null => return Ok(Filter::default()),
             Value::Object(object) => object,
@@ -68,16 +68,16 @@ impl Filter {
     }
 
     /// A filter of equalities, e.g. `id = ?`.
-    pub(crate) fn equal(column: &str, value: SqlValue) -> Filter {
+    pub(crate) fn equal(column: Ident<'a>, value: SqlValue) -> Self {
         let mut filter = Filter::default();
         filter.and_equal(column, value);
         filter
     }
 
     /// Adds `column = value`.
-    pub(crate) fn and_equal(&mut self, column: &str, value: SqlValue) {
+    pub(crate) fn and_equal(&mut self, column: Ident<'a>, value: SqlValue) {
         self.conditions.push(Condition {
-            column: column.to_owned(),
+            column,
             op: Op::Eq,
             values: vec![value],
         });
@@ -96,7 +96,7 @@ impl Filter {
     }
 }
 
-fn push_condition(q: &mut QueryBuilder, c: &Condition) {
+fn push_condition(q: &mut QueryBuilder, c: &Condition<'_>) {
     let comparison = match c.op {
         Op::Eq => " = ",
         Op::Ne => " <> ",
@@ -106,11 +106,11 @@ fn push_condition(q: &mut QueryBuilder, c: &Condition) {
         Op::Lte => " <= ",
         Op::Like => " LIKE ",
         Op::IsNull => {
-            q.push_ident(&c.column).push(" IS NULL");
+            q.push_ident(c.column).push(" IS NULL");
             return;
         }
         Op::IsNotNull => {
-            q.push_ident(&c.column).push(" IS NOT NULL");
+            q.push_ident(c.column).push(" IS NOT NULL");
             return;
         }
         Op::In | Op::Nin if c.values.is_empty() => {
@@ -119,7 +119,7 @@ fn push_condition(q: &mut QueryBuilder, c: &Condition) {
             return;
         }
         Op::In | Op::Nin => {
-            q.push_ident(&c.column)
+            q.push_ident(c.column)
                 .push(if c.op == Op::In { " IN (" } else { " NOT IN (" });
             q.push_list(c.values.iter().cloned(), |q, v| {
                 q.push_bind(v);
@@ -128,15 +128,16 @@ fn push_condition(q: &mut QueryBuilder, c: &Condition) {
             return;
         }
     };
-    q.push_ident(&c.column)
+    q.push_ident(c.column)
         .push(comparison)
         .push_bind(c.values[0].clone());
 }
 
-fn parse_operator(column: &Column, op: &str, operand: &Value) -> Result<Condition> {
+fn parse_operator<'a>(column: &'a Column, op: &str, operand: &Value) -> Result<Condition<'a>> {
     let field = column.name.as_str();
+    let ident = Ident::new("field", field)?;
     let condition = |op, values| Condition {
-        column: field.to_owned(),
+        column: ident,
         op,
         values,
     };
@@ -236,7 +237,8 @@ mod tests {
     }
 
     fn where_sql(filter: Value) -> Result<(String, usize)> {
-        let filter = Filter::parse(&columns(), &filter, "filter")?;
+        let columns = columns();
+        let filter = Filter::parse(&columns, &filter, "filter")?;
         let mut q = QueryBuilder::new(Backend::Postgres);
         filter.push_where(&mut q);
         let q = q.build();
@@ -401,7 +403,8 @@ mod tests {
 
             #[test]
             fn every_filter_is_rejected_or_fully_parameterised(filter in filter()) {
-                let parsed = Filter::parse(&columns(), &filter, "filter");
+                let columns = columns();
+                let parsed = Filter::parse(&columns, &filter, "filter");
                 if let Ok(parsed) = parsed {
                     let mut q = QueryBuilder::new(Backend::Postgres);
                     parsed.push_where(&mut q);

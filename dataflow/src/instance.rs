@@ -152,7 +152,7 @@ impl DataFlow {
     /// The schemas of the models registered on this instance, in registration order.
     pub fn model_schemas(&self) -> Vec<ModelSchema> {
         let models = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
-        models.iter().map(|m| m.schema.clone()).collect()
+        models.iter().map(|m| (*m.schema).clone()).collect()
     }
 
     /// The kind of database behind this instance.
@@ -171,7 +171,7 @@ impl DataFlow {
 
     /// Registers a model described at run time (what `model::<M>()` does with `M`'s schema).
     pub fn register_model(&self, schema: ModelSchema) -> Result<()> {
-        schema.validate()?;
+        let schema = crate::db::sql::ValidSchema::new(schema)?;
         let mut models = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
         if models.iter().any(|m| m.name() == schema.name()) {
             return Err(Error::DuplicateModel {

@@ -103,4 +103,7 @@ pub mod __private {
     pub fn redact(url: &str) -> String {
         crate::db::url::redact(url)
     }
+
+    /// For the compile-fail doctest of the query builder: SQL text is `&'static str` only.
+    pub use crate::db::sql::sql_text_is_static;
 }

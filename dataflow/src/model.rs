@@ -297,19 +297,24 @@ impl ModelSchema {
             .chain(timestamps.iter().copied())
     }
 
-    /// The `CREATE TABLE IF NOT EXISTS` statement dataflow runs for this model on `backend`
-    /// (for a [valid](Self::validate) schema), followed by its `CREATE INDEX IF NOT EXISTS`
-    /// statements (SQLite and PostgreSQL; MySQL declares indexes in the table), separated by
-    /// `;`.
+    /// The `CREATE TABLE IF NOT EXISTS` statement dataflow runs for this model on `backend`,
+    /// followed by its `CREATE INDEX IF NOT EXISTS` statements (SQLite and PostgreSQL; MySQL
+    /// declares indexes in the table), separated by `;`. A schema that does not pass
+    /// [`validate`](Self::validate) has no SQL: the result is empty.
     ///
     /// ```
     /// use dataflow::{Backend, FieldType, ModelSchema};
     ///
     /// let sql = ModelSchema::new("Tag").field("id", FieldType::String).create_table_sql(Backend::Postgres);
     /// assert!(sql.starts_with("CREATE TABLE IF NOT EXISTS \"tags\""));
+    /// let hostile = ModelSchema::new("Tag").with_table("t; DROP TABLE x").field("id", FieldType::String);
+    /// assert_eq!(hostile.create_table_sql(Backend::Postgres), "");
     /// ```
     pub fn create_table_sql(&self, backend: crate::Backend) -> String {
-        crate::db::sql::create_table(backend, self)
+        let Ok(schema) = crate::db::sql::ValidSchema::new(self.clone()) else {
+            return String::new();
+        };
+        crate::db::sql::create_table(backend, &schema)
             .iter()
             .map(|q| q.sql.as_str())
             .collect::<Vec<_>>()

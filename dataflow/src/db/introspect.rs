@@ -14,19 +14,7 @@ pub(crate) async fn table_columns(
     store: &Store,
     table: &str,
 ) -> Result<Option<Vec<(String, String)>>> {
-    let query = match store.backend() {
-        Backend::Sqlite => "SELECT name, type FROM pragma_table_info(?)",
-        Backend::Postgres => {
-            "SELECT column_name::text AS name, data_type::text AS type \
-             FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name::text = $1"
-        }
-        Backend::MySql => {
-            "SELECT CAST(column_name AS CHAR) AS name, CAST(data_type AS CHAR) AS type \
-             FROM information_schema.columns \
-             WHERE table_schema = DATABASE() AND table_name = ?"
-        }
-    };
+    let query = sql::Dialect::of(store.backend()).table_columns_query();
     let mut session = store.session().await?;
     let rows = session.query_sql(query, &[json!(table)]).await;
     let rows = session.finish(rows).await?;

@@ -441,7 +441,7 @@ impl Scope {
     fn begin(self, backend: Backend) -> &'static str {
         match self {
             Scope::Savepoint => "SAVEPOINT dataflow_session",
-            _ => sql::begin(backend),
+            _ => sql::Dialect::of(backend).begin(),
         }
     }
 
@@ -581,10 +581,12 @@ mod tests {
         );
     }
 
+    /// A test's own statement (SQL text the builder would not take, as `raw.rs` does).
     fn sql(text: &str) -> SqlQuery {
-        let mut q = sql::QueryBuilder::new(Backend::Sqlite);
-        q.push(text);
-        q.build()
+        SqlQuery {
+            sql: text.to_owned(),
+            args: Vec::new(),
+        }
     }
 
     fn pool_size(store: &Store) -> u32 {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{Conflict, Op};
-use crate::db::sql::{max_bind_params, QueryBuilder};
+use super::Op;
+use crate::db::sql::{Conflict, Ident};
 use crate::db::value::{self, SqlValue};
 use crate::db::Session;
 use crate::error::{Error, Result};
@@ -16,7 +16,7 @@ use crate::node::Params;
 const DEFAULT_BATCH_SIZE: u64 = 1000;
 
 /// A row to insert: its columns (shared by a run of rows that set the same ones) and values.
-type Row<'m> = (Arc<[&'m str]>, Vec<SqlValue>);
+type Row<'m> = (Arc<[Ident<'m>]>, Vec<SqlValue>);
 
 impl Op {
     /// Parameters: `data`, `batch_size`, `conflict_resolution`. Result: `{"processed", "inserted"}`.
@@ -94,12 +94,12 @@ impl Op {
                     context: context.clone(),
                     field: column.clone(),
                 })?;
-                let def = self
+                let (ident, def) = self
                     .model
                     .schema
-                    .field_def(column)
+                    .field(column)
                     .expect("checked by conflict_on");
-                filter.and_equal(column, value::to_sql(column, def.ty, def.nullable, v)?);
+                filter.and_equal(ident, value::to_sql(column, def.ty, def.nullable, v)?);
             }
             let update: Map<String, Value> = row
                 .iter()
@@ -116,13 +116,17 @@ impl Op {
             let (mut inserted, mut updated) = (0_u64, 0_u64);
             for (filter, insert, update) in plans {
                 let existing = self
-                    .select(&mut session, &filter, &self.first_by_id())
+                    .select(&mut session, &filter, Some(self.first_by_id()))
                     .await?;
                 match existing.into_iter().next() {
                     Some(row) => {
                         let id = self.id_value(&row["id"])?;
                         session
-                            .execute(&self.update_sql(update, &Filter::equal("id", id)).build())
+                            .execute(
+                                &self
+                                    .update_sql(update, &Filter::equal(Ident::ID, id))
+                                    .build(),
+                            )
                             .await?;
                         updated += 1;
                     }
@@ -167,12 +171,12 @@ impl Op {
     }
 
     /// The filter of a bulk update or delete; an empty one needs `confirmed: true`.
-    fn guarded_filter(&self, params: &Params) -> Result<Filter> {
+    fn guarded_filter(&self, params: &Params) -> Result<Filter<'_>> {
         let filter = self.filter(params, "filter")?;
         if filter.is_empty() && !self.flag(params, "confirmed", false)? {
             return Err(Error::EmptyFilter {
                 node: self.node.clone(),
-                table: self.model.table().to_owned(),
+                table: self.model.schema.table().to_owned(),
             });
         }
         Ok(filter)
@@ -215,7 +219,7 @@ impl Op {
     fn convert_rows(&self, rows: &[&Map<String, Value>]) -> Result<Vec<Row<'_>>> {
         let now = value::now_for_rows(self.backend());
         let mut out: Vec<Row<'_>> = Vec::with_capacity(rows.len());
-        let mut columns: Vec<&str> = Vec::new();
+        let mut columns: Vec<Ident<'_>> = Vec::new();
         for (i, fields) in rows.iter().enumerate() {
             let context = || self.context(&format!("data[{i}]"));
             columns.clear();
@@ -228,7 +232,7 @@ impl Op {
             }
             self.check_required(fields, context)?;
             if self.model.schema.has_timestamps() {
-                columns.extend(["created_at", "updated_at"]);
+                columns.extend([Ident::CREATED_AT, Ident::UPDATED_AT]);
                 row.extend([now.clone(), now.clone()]);
             }
             let shared = match out.last() {
@@ -253,7 +257,7 @@ impl Op {
         let mut rows = rows.into_iter().peekable();
         while let Some((columns, first)) = rows.next() {
             let per_statement = batch_size
-                .min(max_bind_params(self.backend()) / columns.len())
+                .min(self.dialect().max_bind_params() / columns.len())
                 .max(1);
             let mut batch = vec![first];
             while batch.len() < per_statement {
@@ -264,8 +268,7 @@ impl Op {
             }
             // Where the row count cannot tell inserts from the rest (an update, or MySQL's
             // found-rows count of a skip), count the stored ids first.
-            let counted = conflict == Conflict::Update
-                || (conflict == Conflict::Skip && self.backend() == crate::db::Backend::MySql);
+            let counted = !self.dialect().counts_inserts(conflict);
             let existing = match counted {
                 true => self.count_existing(session, &columns, &batch).await?,
                 false => 0,
@@ -287,17 +290,17 @@ impl Op {
     async fn count_existing(
         &self,
         session: &mut Session<'_>,
-        columns: &[&str],
+        columns: &[Ident<'_>],
         batch: &[Vec<SqlValue>],
     ) -> Result<u64> {
-        let Some(at) = columns.iter().position(|c| *c == "id") else {
+        let Some(at) = columns.iter().position(|&c| c == Ident::ID) else {
             return Ok(0);
         };
-        let mut q = QueryBuilder::new(self.backend());
+        let mut q = self.query();
         q.push("SELECT COUNT(*) FROM ")
             .push_ident(self.model.table())
             .push(" WHERE ")
-            .push_ident("id")
+            .push_ident(Ident::ID)
             .push(" IN (");
         q.push_list(batch.iter().map(|row| row[at].clone()), |q, v| {
             q.push_bind(v);

@@ -2,9 +2,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{returning, Op};
-use crate::db::value::SqlValue;
-use crate::db::Backend;
+use super::Op;
+use crate::db::sql::{Ident, QueryBuilder};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::node::Params;
@@ -13,7 +12,7 @@ impl Op {
     /// Parameters: the model's fields. Result: the stored row.
     pub(super) async fn create(&self, params: &Params) -> Result<Value> {
         let values = self.values(params, || self.context("parameters"), true)?;
-        let mut session = if returning(self.backend()) {
+        let mut session = if self.dialect().returning() {
             self.store.session().await?
         } else {
             self.store.begin().await?
@@ -49,9 +48,9 @@ impl Op {
                 field: "fields".to_owned(),
             })?;
         let values = self.values(fields, || self.context("fields"), false)?;
-        let filter = Filter::equal("id", id.clone());
+        let filter = Filter::equal(Ident::ID, id.clone());
         let mut q = self.update_sql(values, &filter);
-        if returning(self.backend()) {
+        if self.dialect().returning() {
             self.push_returning(&mut q);
             let mut session = self.store.session().await?;
             let rows = session.fetch(&q.build(), &self.model.columns).await;
@@ -83,7 +82,7 @@ impl Op {
         let id = self.id_value(&id_json)?;
         let mut q = self.query();
         q.push("DELETE FROM ").push_ident(self.model.table());
-        Filter::equal("id", id).push_where(&mut q);
+        Filter::equal(Ident::ID, id).push_where(&mut q);
         let mut session = self.store.session().await?;
         let done = session.execute(&q.build()).await;
         let done = session.finish(done).await?;
@@ -104,38 +103,15 @@ impl Op {
         let offset = self.count(params, "offset")?.unwrap_or(0);
         let order = self.order_by(params.get("order_by"))?;
 
-        let mut tail = self.query();
-        tail.push(" ORDER BY ");
-        // Nulls sort as the smallest value on every backend (PostgreSQL's default is the
-        // opposite).
-        let postgres = self.backend() == Backend::Postgres;
-        tail.push_list(&order, |q, (column, descending)| {
-            q.push_ident(column).push(match (*descending, postgres) {
-                (false, false) => " ASC",
-                (true, false) => " DESC",
-                (false, true) => " ASC NULLS FIRST",
-                (true, true) => " DESC NULLS LAST",
-            });
-        });
         let mut q = self.query();
-        crate::db::sql::push_select(&mut q, self.model.table(), &self.model.columns);
+        crate::db::sql::push_select(&mut q, &self.model.schema);
         filter.push_where(&mut q);
-        q.push(&tail.build().sql);
-        match (limit, self.backend()) {
-            (Some(limit), _) => {
-                q.push(" LIMIT ").push_bind(SqlValue::I64(clamp(limit)));
-            }
-            (None, Backend::Sqlite) if offset > 0 => {
-                q.push(" LIMIT -1");
-            }
-            (None, Backend::MySql) if offset > 0 => {
-                q.push(" LIMIT 18446744073709551615");
-            }
-            (None, _) => {}
-        }
-        if offset > 0 {
-            q.push(" OFFSET ").push_bind(SqlValue::I64(clamp(offset)));
-        }
+        q.push(" ORDER BY ");
+        let dialect = q.dialect();
+        q.push_list(&order, |q, &(column, descending)| {
+            q.push_ident(column).push(dialect.order(descending));
+        });
+        dialect.push_limit_offset(&mut q, limit.map(clamp), clamp(offset));
         let total = include_total.then(|| {
             let mut q = self.query();
             q.push("SELECT COUNT(*) FROM ")
@@ -171,9 +147,9 @@ impl Op {
     }
 
     /// `order_by`: `"name"`, `"-name"`, or a list of them; by `id` when absent.
-    fn order_by(&self, order_by: Option<&Value>) -> Result<Vec<(String, bool)>> {
+    fn order_by(&self, order_by: Option<&Value>) -> Result<Vec<(Ident<'_>, bool)>> {
         let keys: Vec<&Value> = match order_by {
-            None | Some(Value::Null) => return Ok(vec![("id".to_owned(), false)]),
+            None | Some(Value::Null) => return Ok(vec![(Ident::ID, false)]),
             Some(Value::Array(keys)) => keys.iter().collect(),
             Some(one) => vec![one],
         };
@@ -190,12 +166,16 @@ impl Op {
                     Some(name) => (name, true),
                     None => (text, false),
                 };
-                self.model.column(name).ok_or_else(|| Error::UnknownField {
-                    context: self.context("order_by"),
-                    field: name.to_owned(),
-                    expected: self.model.columns.iter().map(|c| c.name.clone()).collect(),
-                })?;
-                Ok((name.to_owned(), descending))
+                let column =
+                    self.model
+                        .schema
+                        .column_ident(name)
+                        .ok_or_else(|| Error::UnknownField {
+                            context: self.context("order_by"),
+                            field: name.to_owned(),
+                            expected: self.model.columns.iter().map(|c| c.name.clone()).collect(),
+                        })?;
+                Ok((column, descending))
             })
             .collect()
     }
@@ -227,7 +207,7 @@ impl Op {
         let mut session = self.store.begin().await?;
         let result = async {
             let existing = self
-                .select(&mut session, &filter, &self.first_by_id())
+                .select(&mut session, &filter, Some(self.first_by_id()))
                 .await?;
             if let Some(row) = existing.into_iter().next() {
                 let id = self.id_value(&row["id"])?;
@@ -237,7 +217,7 @@ impl Op {
                 session
                     .execute(
                         &self
-                            .update_sql(update_values, &Filter::equal("id", id.clone()))
+                            .update_sql(update_values, &Filter::equal(Ident::ID, id.clone()))
                             .build(),
                     )
                     .await?;
@@ -253,10 +233,10 @@ impl Op {
     }
 
     /// ` ORDER BY id LIMIT 1`.
-    pub(super) fn first_by_id(&self) -> String {
+    pub(super) fn first_by_id(&self) -> QueryBuilder {
         let mut q = self.query();
-        q.push(" ORDER BY ").push_ident("id").push(" LIMIT 1");
-        q.build().sql
+        q.push(" ORDER BY ").push_ident(Ident::ID).push(" LIMIT 1");
+        q
     }
 }
 

@@ -11,26 +11,25 @@ use std::sync::{Arc, Weak};
 
 use serde_json::{Map, Value};
 
-use crate::db::sql::{self, QueryBuilder, SqlQuery};
+use crate::db::sql::{self, Conflict, Dialect, Ident, QueryBuilder, SqlQuery, ValidSchema};
 use crate::db::value::{self, Column, SqlValue};
 use crate::db::{engine, introspect, Backend, Session, Store};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
-use crate::model::ModelSchema;
 use crate::node::{Node, NodeFuture, NodeKind, Params};
 use crate::registry::{InstanceId, Registration};
 
 /// A model registered on an instance, shared by its ten nodes.
 #[derive(Debug)]
 pub(crate) struct ModelState {
-    pub(crate) schema: ModelSchema,
+    pub(crate) schema: ValidSchema,
     pub(crate) columns: Vec<Column>,
     auto_migrate: bool,
     table_ready: tokio::sync::OnceCell<()>,
 }
 
 impl ModelState {
-    pub(crate) fn new(schema: ModelSchema, auto_migrate: bool) -> Self {
+    pub(crate) fn new(schema: ValidSchema, auto_migrate: bool) -> Self {
         let columns = sql::columns(&schema);
         ModelState {
             schema,
@@ -44,8 +43,8 @@ impl ModelState {
         self.schema.name()
     }
 
-    fn table(&self) -> &str {
-        self.schema.table()
+    fn table(&self) -> Ident<'_> {
+        self.schema.table_ident()
     }
 
     /// Creates the table once, before the first node of the model runs (with auto-migrate).
@@ -56,7 +55,7 @@ impl ModelState {
             return Ok(());
         }
         if !self.auto_migrate {
-            if let Some(columns) = introspect::table_columns(store, self.table()).await? {
+            if let Some(columns) = introspect::table_columns(store, self.schema.table()).await? {
                 introspect::check(&self.schema, store.backend(), &columns)?;
                 let _ = self.table_ready.set(());
             }
@@ -71,7 +70,9 @@ impl ModelState {
         self.table_ready
             .get_or_try_init(|| async {
                 if store.has_migrations() {
-                    if let Some(columns) = introspect::table_columns(store, self.table()).await? {
+                    if let Some(columns) =
+                        introspect::table_columns(store, self.schema.table()).await?
+                    {
                         return introspect::check(&self.schema, store.backend(), &columns);
                     }
                 }
@@ -88,10 +89,6 @@ impl ModelState {
     pub(crate) fn assume_table_exists(&self) {
         // Already set (or being set by `create_table`): the table exists either way.
         let _ = self.table_ready.set(());
-    }
-
-    fn column(&self, name: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| c.name == name)
     }
 
     fn field_names(&self) -> Vec<String> {
@@ -248,6 +245,10 @@ impl Op {
         self.store.backend()
     }
 
+    fn dialect(&self) -> Dialect {
+        Dialect::of(self.backend())
+    }
+
     fn query(&self) -> QueryBuilder {
         QueryBuilder::new(self.backend())
     }
@@ -289,7 +290,7 @@ impl Op {
     }
 
     /// The filter in `params[key]`, checked against the model.
-    fn filter(&self, params: &Params, key: &str) -> Result<Filter> {
+    fn filter(&self, params: &Params, key: &str) -> Result<Filter<'_>> {
         Filter::parse(
             &self.model.columns,
             params.get(key).unwrap_or(&Value::Null),
@@ -333,7 +334,7 @@ impl Op {
         fields: &Map<String, Value>,
         context: impl Fn() -> String,
         for_insert: bool,
-    ) -> Result<Vec<(&str, SqlValue)>> {
+    ) -> Result<Vec<(Ident<'_>, SqlValue)>> {
         let mut out = Vec::with_capacity(fields.len() + 2);
         for (name, v) in fields {
             if let Some(value) = self.field_value(name, v, &context, for_insert)? {
@@ -354,10 +355,10 @@ impl Op {
         v: &Value,
         context: impl Fn() -> String,
         for_insert: bool,
-    ) -> Result<Option<(&str, SqlValue)>> {
+    ) -> Result<Option<(Ident<'_>, SqlValue)>> {
         let schema = &self.model.schema;
-        let def = schema
-            .field_def(name)
+        let (ident, def) = schema
+            .field(name)
             .filter(|_| for_insert || name != "id")
             .ok_or_else(|| Error::UnknownField {
                 context: context(),
@@ -373,7 +374,7 @@ impl Op {
             return Ok(None);
         }
         let value = value::to_sql(name, def.ty, def.nullable, v)?;
-        Ok(Some((def.name.as_str(), value)))
+        Ok(Some((ident, value)))
     }
 
     /// An insert sets every required field (all but optional ones and an auto-increment id).
@@ -398,16 +399,15 @@ impl Op {
     /// `INSERT INTO table (cols) VALUES (..), (..)`; `rows` all follow `columns`.
     fn insert_sql(
         &self,
-        columns: &[&str],
+        columns: &[Ident<'_>],
         rows: Vec<Vec<SqlValue>>,
         conflict: Conflict,
     ) -> QueryBuilder {
-        let backend = self.backend();
         let mut q = self.query();
         q.push("INSERT INTO ")
             .push_ident(self.model.table())
             .push(" (");
-        q.push_list(columns, |q, c| {
+        q.push_list(columns, |q, &c| {
             q.push_ident(c);
         });
         q.push(") VALUES ");
@@ -418,42 +418,12 @@ impl Op {
             });
             q.push(")");
         });
-        let updated: Vec<&str> = columns
+        let updated: Vec<Ident<'_>> = columns
             .iter()
             .copied()
-            .filter(|c| *c != "id" && *c != "created_at")
+            .filter(|&c| c != Ident::ID && c != Ident::CREATED_AT)
             .collect();
-        // Nothing to update (only an id, no timestamps): keep the stored row.
-        let conflict = match conflict {
-            Conflict::Update if updated.is_empty() => Conflict::Skip,
-            other => other,
-        };
-        match (conflict, backend) {
-            (Conflict::Error, _) => {}
-            (Conflict::Skip, Backend::MySql) => {
-                q.push(" ON DUPLICATE KEY UPDATE ")
-                    .push_ident("id")
-                    .push(" = ")
-                    .push_ident("id");
-            }
-            (Conflict::Skip, _) => {
-                q.push(" ON CONFLICT DO NOTHING");
-            }
-            (Conflict::Update, Backend::MySql) => {
-                q.push(" ON DUPLICATE KEY UPDATE ");
-                q.push_list(updated, |q, c| {
-                    q.push_ident(c).push(" = VALUES(").push_ident(c).push(")");
-                });
-            }
-            (Conflict::Update, _) => {
-                q.push(" ON CONFLICT (")
-                    .push_ident("id")
-                    .push(") DO UPDATE SET ");
-                q.push_list(updated, |q, c| {
-                    q.push_ident(c).push(" = excluded.").push_ident(c);
-                });
-            }
-        }
+        q.dialect().push_on_conflict(&mut q, conflict, &updated);
         q
     }
 
@@ -461,20 +431,20 @@ impl Op {
     async fn insert_one(
         &self,
         session: &mut Session<'_>,
-        mut values: Vec<(&str, SqlValue)>,
+        mut values: Vec<(Ident<'_>, SqlValue)>,
     ) -> Result<Map<String, Value>> {
         if self.model.schema.has_timestamps() {
             let now = SqlValue::DateTime(value::now());
-            values.push(("created_at", now.clone()));
-            values.push(("updated_at", now));
+            values.push((Ident::CREATED_AT, now.clone()));
+            values.push((Ident::UPDATED_AT, now));
         }
-        let (columns, row): (Vec<&str>, Vec<SqlValue>) = values.into_iter().unzip();
+        let (columns, row): (Vec<Ident<'_>>, Vec<SqlValue>) = values.into_iter().unzip();
         let explicit_id = columns
             .iter()
-            .position(|c| *c == "id")
+            .position(|&c| c == Ident::ID)
             .map(|i| row[i].clone());
         let mut q = self.insert_sql(&columns, vec![row], Conflict::Error);
-        if returning(self.backend()) {
+        if q.dialect().returning() {
             self.push_returning(&mut q);
             return self.fetch_one(session, q.build()).await;
         }
@@ -492,8 +462,8 @@ impl Op {
 
     fn push_returning(&self, q: &mut QueryBuilder) {
         q.push(" RETURNING ");
-        q.push_list(&self.model.columns, |q, c| {
-            q.push_ident(&c.name);
+        q.push_list(self.model.schema.column_idents(), |q, c| {
+            q.push_ident(c);
         });
     }
 
@@ -513,13 +483,15 @@ impl Op {
     async fn select(
         &self,
         session: &mut Session<'_>,
-        filter: &Filter,
-        tail: &str,
+        filter: &Filter<'_>,
+        tail: Option<QueryBuilder>,
     ) -> Result<Vec<Map<String, Value>>> {
         let mut q = self.query();
-        sql::push_select(&mut q, self.model.table(), &self.model.columns);
+        sql::push_select(&mut q, &self.model.schema);
         filter.push_where(&mut q);
-        q.push(tail);
+        if let Some(tail) = tail {
+            q.append(tail);
+        }
         session.fetch(&q.build(), &self.model.columns).await
     }
 
@@ -528,14 +500,20 @@ impl Op {
         session: &mut Session<'_>,
         id: SqlValue,
     ) -> Result<Option<Map<String, Value>>> {
-        let rows = self.select(session, &Filter::equal("id", id), "").await?;
+        let rows = self
+            .select(session, &Filter::equal(Ident::ID, id), None)
+            .await?;
         Ok(rows.into_iter().next())
     }
 
     /// `UPDATE table SET fields, updated_at WHERE filter`.
-    fn update_sql(&self, mut values: Vec<(&str, SqlValue)>, filter: &Filter) -> QueryBuilder {
+    fn update_sql(
+        &self,
+        mut values: Vec<(Ident<'_>, SqlValue)>,
+        filter: &Filter<'_>,
+    ) -> QueryBuilder {
         if self.model.schema.has_timestamps() {
-            values.push(("updated_at", SqlValue::DateTime(value::now())));
+            values.push((Ident::UPDATED_AT, SqlValue::DateTime(value::now())));
         }
         let mut q = self.query();
         q.push("UPDATE ")
@@ -561,17 +539,4 @@ fn mysql_duplicate_key(message: &str) -> Option<&str> {
     let (_, key) = message.rsplit_once(" for key '")?;
     let key = key.strip_suffix('\'')?;
     Some(key.rsplit('.').next().unwrap_or(key))
-}
-
-/// Whether `INSERT/UPDATE ... RETURNING` can read rows back in the same statement.
-fn returning(backend: Backend) -> bool {
-    matches!(backend, Backend::Sqlite | Backend::Postgres)
-}
-
-/// What a bulk insert does with a row whose id exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Conflict {
-    Error,
-    Skip,
-    Update,
 }
