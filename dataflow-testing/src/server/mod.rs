@@ -120,9 +120,9 @@ impl Server {
                     let options: PgConnectOptions = owned.parse()?;
                     let pool = PgPoolOptions::new()
                         .max_connections(4)
-                        .acquire_timeout(timeout)
-                        .connect_with(options.clone().disable_statement_logging())
-                        .await?;
+                        .acquire_timeout(QUEUE_TIMEOUT)
+                        .connect_with(options.clone().disable_statement_logging());
+                    let pool = within(timeout, pool).await?;
                     lease::ensure_pg(&owned, options).await?;
                     Ok::<_, sqlx::Error>(AdminPool::Postgres(pool))
                 }
@@ -130,9 +130,9 @@ impl Server {
                     let options: MySqlConnectOptions = owned.parse()?;
                     let pool = MySqlPoolOptions::new()
                         .max_connections(4)
-                        .acquire_timeout(timeout)
-                        .connect_with(options.clone().disable_statement_logging())
-                        .await?;
+                        .acquire_timeout(QUEUE_TIMEOUT)
+                        .connect_with(options.clone().disable_statement_logging());
+                    let pool = within(timeout, pool).await?;
                     lease::ensure_mysql(&owned, options).await?;
                     Ok(AdminPool::MySql(pool))
                 }
@@ -249,19 +249,11 @@ impl Server {
         debug_assert!(name.starts_with(TEST_PREFIX));
         let (admin, sql, name) = (self.admin.clone(), self.drop_sql(name), name.to_owned());
         rt::spawn_background(async move {
-            // Drops queue for the admin pool's few connections; on a busy server a burst of
-            // them (a panic storm, hundreds of short tests) can wait longer than the pool's
-            // acquire timeout, which is no reason to leave a database behind: wait again.
-            let mut waits = 0;
-            let dropped = loop {
-                let dropped = match &admin {
-                    AdminPool::Postgres(pool) => sqlx::query(&sql).execute(pool).await.map(drop),
-                    AdminPool::MySql(pool) => sqlx::query(&sql).execute(pool).await.map(drop),
-                };
-                match dropped {
-                    Err(sqlx::Error::PoolTimedOut) if waits < 12 => waits += 1,
-                    other => break other,
-                }
+            // Queued behind creates and clones for the pool's few connections: see
+            // `QUEUE_TIMEOUT`.
+            let dropped = match admin {
+                AdminPool::Postgres(pool) => sqlx::query(&sql).execute(&pool).await.map(drop),
+                AdminPool::MySql(pool) => sqlx::query(&sql).execute(&pool).await.map(drop),
             };
             if let Err(e) = dropped {
                 eprintln!("dataflow-testing: could not drop {name}: {e}");
@@ -427,6 +419,23 @@ fn choose_server(postgres: bool, mysql: bool) -> Option<(&'static str, Option<St
         (false, true) => Some((MYSQL_ENV, None)),
         (false, false) => None,
     }
+}
+
+/// How long an admin statement may wait for one of the pool's connections once the server
+/// answered: creates, clones and background drops queue for the same few connections, and
+/// on a busy server a burst of them (a panic storm, hundreds of short tests) waits longer
+/// than the 5 seconds that tell an unreachable server at connect.
+const QUEUE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `connect` within `limit`, or `PoolTimedOut`: the first connection tells whether the
+/// server is there at all, and that should not take the queueing timeout.
+async fn within<T>(
+    limit: Duration,
+    connect: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, sqlx::Error> {
+    tokio::time::timeout(limit, connect)
+        .await
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut))
 }
 
 fn connect_error(e: sqlx::Error) -> String {
