@@ -134,3 +134,72 @@ fn an_instance_built_from_a_transaction_isolated_url_is_in_transaction_mode() {
     );
     assert!(!db.connect_url().contains("dataflow_isolation"));
 }
+
+/// How often [`stamp_once`] ran in this process.
+static STAMPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts its calls, and writes a value no other call writes (the time it ran).
+fn stamp_once(db: &DataFlow) -> dataflow::Result<()> {
+    STAMPS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    db.execute_sql_blocking("CREATE TABLE stamp (taken TEXT)", &[])?;
+    // A number of our own, not user input: formatted in.
+    let insert = format!("INSERT INTO stamp (taken) VALUES ('{nanos}')");
+    db.execute_sql_blocking(&insert, &[]).map(drop)
+}
+
+#[test]
+fn the_setup_runs_once_for_many_test_databases() {
+    let stamps: Vec<String> = (0..3)
+        .map(|_| {
+            let tmp = TempDatabase::options()
+                .migrations("testdata/migrations")
+                .fixture("fixtures/customers.sql")
+                .setup(stamp_once)
+                .build()
+                .unwrap();
+            let db = DataFlow::new(tmp.url()).unwrap();
+            assert_eq!(count(&db, "customers"), 2);
+            let rows = db
+                .query_sql_blocking("SELECT taken FROM stamp", &[])
+                .unwrap();
+            assert_eq!(rows.len(), 1, "{rows:?}");
+            rows[0]["taken"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    // One template, copied: the same row in every database. An earlier run may have
+    // built the template on a server already (0 calls here).
+    assert!(stamps.iter().all(|s| *s == stamps[0]), "{stamps:?}");
+    assert!(STAMPS.load(std::sync::atomic::Ordering::SeqCst) <= 1);
+}
+
+/// Two tables joined by a foreign key, and a row in each.
+fn parent_and_child(db: &DataFlow) -> dataflow::Result<()> {
+    for sql in [
+        "CREATE TABLE parent (id BIGINT PRIMARY KEY)",
+        "CREATE TABLE child (id BIGINT PRIMARY KEY, parent_id BIGINT NOT NULL, \
+         CONSTRAINT child_parent FOREIGN KEY (parent_id) REFERENCES parent (id))",
+        "INSERT INTO parent (id) VALUES (1)",
+        "INSERT INTO child (id, parent_id) VALUES (1, 1)",
+    ] {
+        db.execute_sql_blocking(sql, &[])?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_copied_database_keeps_its_foreign_keys() {
+    let tmp = TempDatabase::options()
+        .setup(parent_and_child)
+        .build()
+        .unwrap();
+    let db = DataFlow::new(tmp.url()).unwrap();
+    assert_eq!(count(&db, "child"), 1);
+    let orphan = db.execute_sql_blocking("INSERT INTO child (id, parent_id) VALUES (2, 99)", &[]);
+    // SQLite enforces foreign keys only when asked (PRAGMA foreign_keys); the servers do.
+    if db.backend() != dataflow::Backend::Sqlite {
+        assert!(orphan.is_err(), "an orphan row was accepted");
+    }
+}

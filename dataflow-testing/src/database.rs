@@ -358,9 +358,12 @@ impl TempDatabase {
 ///
 /// The migrations, the setup function and the fixture files are applied once, to a
 /// template keyed by their contents (and by the models a `#[dataflow_fixture]` registers),
-/// which each test's database is copied from (SQLite) or cloned from (PostgreSQL). MySQL has
-/// no templates: there each test's database gets them applied. Relative paths are taken
-/// from the current directory: under `cargo test`, the crate's directory.
+/// which each test's database is copied from (SQLite) or cloned from (PostgreSQL,
+/// `CREATE DATABASE .. TEMPLATE`; MySQL/MariaDB, table by table: `CREATE TABLE .. LIKE`,
+/// the rows, and the foreign keys within the database). On MySQL/MariaDB only base tables
+/// are copied: views, triggers, stored routines and events the setup makes stay in the
+/// template. Relative paths are taken from the current directory: under `cargo test`, the
+/// crate's directory.
 ///
 /// ```
 /// use dataflow_testing::TempDatabase;

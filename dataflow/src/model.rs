@@ -43,9 +43,11 @@ pub enum FieldType {
     /// PostgreSQL, text elsewhere). Needs the crate feature `uuid` (on by default).
     Uuid,
     /// `rust_decimal::Decimal`: an exact decimal number as a JSON string such as `"12.50"`
-    /// (a JSON number is accepted too), written back without trailing zeros (`"12.5"`).
-    /// `NUMERIC` on PostgreSQL, `DECIMAL(65, 30)` on MySQL, text on SQLite (so on SQLite
-    /// `$gt`/`$lt` filters compare it as text). Needs the crate feature `decimal` (on by
+    /// (a JSON number is accepted too), written back with the scale it is stored with
+    /// (`"12.50"`). `NUMERIC` on PostgreSQL (which keeps each value's scale), text on SQLite
+    /// (kept as written), `DECIMAL(65, 30)` on MySQL, whose 30 padding digits are dropped
+    /// (`"12.5"`; a migrated `DECIMAL(p, s)` column gives its `s` digits). On SQLite,
+    /// `$gt`/`$lt` filters compare it as text. Needs the crate feature `decimal` (on by
     /// default).
     Decimal,
 }

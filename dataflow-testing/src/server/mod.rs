@@ -297,9 +297,6 @@ impl Server {
         schemas: &[ModelSchema],
         setup: Option<&Arc<DatabaseSetup>>,
     ) -> Result<()> {
-        if let (Some(setup), Backend::MySql) = (setup, self.backend) {
-            return self.create_with_setup(name, schemas, setup);
-        }
         let template = self.template(schemas, setup)?;
         match self.backend {
             Backend::Postgres => {
@@ -318,48 +315,33 @@ impl Server {
                     }
                 }
             }
-            _ => {
-                let mut statements = vec![format!("CREATE DATABASE {name}")];
-                statements.extend(schemas.iter().map(|s| {
-                    format!(
-                        "CREATE TABLE {name}.`{table}` LIKE {template}.`{table}`",
-                        table = s.table()
-                    )
-                }));
-                self.execute(statements)
-            }
+            _ => match (&self.admin, setup) {
+                (AdminPool::MySql(pool), Some(_)) => {
+                    // A template with data: tables and rows copied (MySQL clones no
+                    // databases).
+                    let (pool, from, copy) = (pool.clone(), template.clone(), name.to_owned());
+                    let cloned =
+                        rt::block_on(
+                            async move { template::clone_mysql(&pool, &from, &copy).await },
+                        );
+                    cloned.map_err(|e| {
+                        // Not left behind half made: the caller never marks it created.
+                        let _ = self.execute(vec![self.drop_sql(name)]);
+                        self.fail(&format!("copying template {template}"), e)
+                    })
+                }
+                _ => {
+                    let mut statements = vec![format!("CREATE DATABASE {name}")];
+                    statements.extend(schemas.iter().map(|s| {
+                        format!(
+                            "CREATE TABLE {name}.`{table}` LIKE {template}.`{table}`",
+                            table = s.table()
+                        )
+                    }));
+                    self.execute(statements)
+                }
+            },
         }
-    }
-
-    /// MySQL has no database templates (its clone copies table definitions, not data): a
-    /// database with migrations, fixtures or a setup function gets them applied to itself.
-    fn create_with_setup(
-        &self,
-        name: &str,
-        schemas: &[ModelSchema],
-        setup: &Arc<DatabaseSetup>,
-    ) -> Result<()> {
-        self.create_empty(name)?;
-        let url = self.url_of(name);
-        let ddl: Vec<String> = schemas
-            .iter()
-            .map(|s| s.create_table_sql(self.backend))
-            .collect();
-        let setup = Arc::clone(setup);
-        let made = rt::block_on(async move {
-            setup.apply(&url).await?;
-            let db = dataflow::DataFlow::new(&url)?;
-            for sql in &ddl {
-                db.execute_sql(sql, &[]).await?;
-            }
-            db.close().await;
-            Ok(())
-        });
-        if made.is_err() {
-            // Not left behind half made: the caller never marks it created.
-            let _ = self.execute(vec![self.drop_sql(name)]);
-        }
-        made
     }
 
     /// The database this process's transaction-mode tests share (PostgreSQL), created

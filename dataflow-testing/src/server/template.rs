@@ -20,8 +20,7 @@ impl Server {
     /// later tests and later runs.
     ///
     /// A `setup` (migrations, a setup function, SQL fixtures) runs on the template before
-    /// the models' tables, and is part of its key. Only PostgreSQL gets here with one: MySQL
-    /// has no templates that carry data (see `create_with_setup`).
+    /// the models' tables, and is part of its key: it runs once per key, never per test.
     pub(super) fn template(
         &self,
         schemas: &[ModelSchema],
@@ -56,7 +55,17 @@ impl Server {
                     let setup = setup.as_deref().map(|s| (s, &*setup_failed));
                     build_pg(&pool, key as i64, &template, &building_url, &ddl, setup).await
                 }
-                AdminPool::MySql(pool) => build_mysql(&pool, &template, &ddl, &tables).await,
+                AdminPool::MySql(pool) => {
+                    let setup = setup.as_deref().map(|s| (s, &*setup_failed));
+                    let build = MySqlBuild {
+                        template: &template,
+                        building_url: &building_url,
+                        ddl: &ddl,
+                        tables: &tables,
+                        setup,
+                    };
+                    build_mysql(&pool, build).await
+                }
             }
         })
         .map_err(|e| {
@@ -130,17 +139,37 @@ async fn build_pg(
     built.and(unlocked.map(drop))
 }
 
+/// What [`build_mysql`] builds.
+struct MySqlBuild<'a> {
+    template: &'a str,
+    building_url: &'a str,
+    ddl: &'a [String],
+    /// The models' tables.
+    tables: &'a [String],
+    /// Migrations, setup function and fixtures, with the slot for their typed error.
+    setup: Option<(&'a DatabaseSetup, &'a Mutex<Option<Error>>)>,
+}
+
+/// The table a template with a setup gets last, in the same `RENAME TABLE` as the others:
+/// whichever tables the setup made, the template is complete when it has this one. Never
+/// cloned into a test database.
+pub(super) const MYSQL_DONE_MARKER: &str = "_dataflow_template_done";
+
 /// MariaDB/MySQL, which cannot rename a database: under `GET_LOCK(<template>)`, checks that
-/// the template has all its tables; if not (never built, or a build killed half-way),
-/// builds the tables in `<template>_building` and moves them all into a fresh template
-/// with one `RENAME TABLE`, which MariaDB applies atomically. Every reader takes the same
-/// lock before it first clones the template, so none clones a half-built one.
-async fn build_mysql(
-    pool: &sqlx::MySqlPool,
-    template: &str,
-    ddl: &[String],
-    tables: &[String],
-) -> Result<(), sqlx::Error> {
+/// the template is complete (all the models' tables, or with a setup its done marker); if
+/// not (never built, or a build killed half-way), builds it in `<template>_building` (the
+/// setup first, then the models' tables) and moves every table into a fresh template with
+/// one `RENAME TABLE`, which MariaDB applies atomically. Every reader takes the same lock
+/// before it first clones the template, so none clones a half-built one. A failing setup
+/// leaves its typed error in its slot, and no `_building` database.
+async fn build_mysql(pool: &sqlx::MySqlPool, build: MySqlBuild<'_>) -> Result<(), sqlx::Error> {
+    let MySqlBuild {
+        template,
+        building_url,
+        ddl,
+        tables,
+        setup,
+    } = build;
     let mut conn = pool.acquire().await?;
     // The connection's default database changes below: never give it back to the pool.
     conn.close_on_drop();
@@ -154,27 +183,48 @@ async fn build_mysql(
         )));
     }
     let built = async {
-        let (present,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ?")
-                .bind(template)
-                .fetch_one(&mut *conn)
-                .await?;
+        let present: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
+             WHERE table_schema = ?",
+        )
+        .bind(template)
+        .fetch_all(&mut *conn)
+        .await?;
         let distinct: HashSet<&String> = tables.iter().collect();
-        if usize::try_from(present).is_ok_and(|n| n == distinct.len()) {
+        let complete = match setup {
+            Some(_) => present.iter().any(|t| t == MYSQL_DONE_MARKER),
+            None => present.len() == distinct.len(),
+        };
+        if complete {
             return Ok(());
         }
         let building = format!("{template}_building");
         for sql in [
             format!("DROP DATABASE IF EXISTS {building}"),
             format!("CREATE DATABASE {building}"),
-            format!("USE {building}"),
         ] {
             conn.execute(sql.as_str()).await?;
         }
+        if let Some((setup, failed)) = setup {
+            if let Err(e) = setup.apply(building_url).await {
+                *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                let drop = format!("DROP DATABASE IF EXISTS {building}");
+                let _ = conn.execute(drop.as_str()).await;
+                return Err(sqlx::Error::Protocol("setup failed".to_owned()));
+            }
+        }
+        conn.execute(format!("USE {building}").as_str()).await?;
         for sql in ddl {
             conn.execute(sql.as_str()).await?;
         }
-        let moves: Vec<String> = distinct
+        let mut moved: Vec<String> = distinct.into_iter().cloned().collect();
+        if setup.is_some() {
+            let marker = format!("CREATE TABLE `{MYSQL_DONE_MARKER}` (done INT)");
+            conn.execute(marker.as_str()).await?;
+            // Whatever the migrations, setup function and fixtures made, models' or not.
+            moved = base_tables(&mut conn, &building).await?;
+        }
+        let moves: Vec<String> = moved
             .iter()
             .map(|t| format!("{building}.`{t}` TO {template}.`{t}`"))
             .collect();
@@ -194,6 +244,82 @@ async fn build_mysql(
         .execute(&mut *conn)
         .await;
     built.and(released.map(drop))
+}
+
+/// The base tables (not views) of database `schema`.
+pub(super) async fn base_tables(
+    conn: &mut sqlx::MySqlConnection,
+    schema: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
+         WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name",
+    )
+    .bind(schema)
+    .fetch_all(conn)
+    .await
+}
+
+/// MariaDB/MySQL: database `name` as a copy of `template` with its data (a template built
+/// with a setup): every base table of the template, `CREATE TABLE .. LIKE` then
+/// `INSERT .. SELECT *`, with foreign key checks off on this connection, then the foreign
+/// keys, which `CREATE TABLE .. LIKE` leaves out, added back from `information_schema`.
+/// Views, triggers and routines are not copied.
+pub(super) async fn clone_mysql(
+    pool: &sqlx::MySqlPool,
+    template: &str,
+    name: &str,
+) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let tables = base_tables(&mut conn, template).await?;
+    let keys: Vec<(String, String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT CAST(k.table_name AS CHAR), CAST(k.constraint_name AS CHAR), \
+                CAST(GROUP_CONCAT(CONCAT('`', k.column_name, '`') \
+                     ORDER BY k.ordinal_position) AS CHAR), \
+                CAST(k.referenced_table_name AS CHAR), \
+                CAST(GROUP_CONCAT(CONCAT('`', k.referenced_column_name, '`') \
+                     ORDER BY k.ordinal_position) AS CHAR), \
+                CAST(r.update_rule AS CHAR), CAST(r.delete_rule AS CHAR) \
+         FROM information_schema.key_column_usage k \
+         JOIN information_schema.referential_constraints r \
+           ON r.constraint_schema = k.constraint_schema \
+          AND r.constraint_name = k.constraint_name AND r.table_name = k.table_name \
+         WHERE k.table_schema = ? AND k.referenced_table_schema = k.table_schema \
+         GROUP BY k.table_name, k.constraint_name, k.referenced_table_name, \
+                  r.update_rule, r.delete_rule \
+         ORDER BY k.table_name, k.constraint_name",
+    )
+    .bind(template)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut statements = vec![
+        "SET SESSION foreign_key_checks = 0".to_owned(),
+        format!("CREATE DATABASE {name}"),
+    ];
+    for table in tables.iter().filter(|t| *t != MYSQL_DONE_MARKER) {
+        statements.push(format!(
+            "CREATE TABLE {name}.`{table}` LIKE {template}.`{table}`"
+        ));
+        statements.push(format!(
+            "INSERT INTO {name}.`{table}` SELECT * FROM {template}.`{table}`"
+        ));
+    }
+    for (table, constraint, columns, referenced, referenced_columns, on_update, on_delete) in keys {
+        statements.push(format!(
+            "ALTER TABLE {name}.`{table}` ADD CONSTRAINT `{constraint}` FOREIGN KEY ({columns}) \
+             REFERENCES {name}.`{referenced}` ({referenced_columns}) \
+             ON UPDATE {on_update} ON DELETE {on_delete}"
+        ));
+    }
+    statements.push("SET SESSION foreign_key_checks = 1".to_owned());
+    for sql in &statements {
+        if let Err(e) = conn.execute(sql.as_str()).await {
+            // Foreign key checks may still be off: never give the pool this session back.
+            conn.close_on_drop();
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -168,11 +168,15 @@ pub(crate) fn f32_json(f: f32) -> Value {
         .map_or(Value::Null, float_json)
 }
 
-/// A decimal, exactly; MySQL's padding zeros (`1.500000`) are dropped before parsing, so
-/// more digits than `rust_decimal` holds after the point are not a problem.
+/// A decimal, exactly, with the scale it is written with (`"12.50"` keeps its two digits).
+/// Only more digits after the point than `rust_decimal` holds (28) lose their trailing zeros
+/// first: MySQL's padding of a `DECIMAL(65, 30)` column (`1.500000000000000000000000000000`),
+/// which no value was written with.
 #[cfg(feature = "decimal")]
 pub(crate) fn parse_decimal(text: &str) -> Option<rust_decimal::Decimal> {
-    let trimmed = match text.contains('.') && !text.contains(['e', 'E']) {
+    let scientific = text.contains(['e', 'E']);
+    let fraction = text.split_once('.').map_or(0, |(_, f)| f.len());
+    let trimmed = match !scientific && fraction > 28 {
         true => text.trim_end_matches('0').trim_end_matches('.'),
         false => text,
     };
@@ -182,10 +186,10 @@ pub(crate) fn parse_decimal(text: &str) -> Option<rust_decimal::Decimal> {
         .ok()
 }
 
-/// A decimal as JSON: a string without trailing zeros.
+/// A decimal as JSON: a string with the decimal's own scale (`"12.50"`, not `"12.5"`).
 #[cfg(feature = "decimal")]
 pub(crate) fn decimal_json(d: rust_decimal::Decimal) -> Value {
-    Value::String(d.normalize().to_string())
+    Value::String(d.to_string())
 }
 
 /// The current time as a bulk insert binds it to every row: on SQLite (which stores it as
@@ -236,6 +240,21 @@ pub(crate) fn float_json(f: f64) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[cfg(feature = "decimal")]
+    #[test]
+    fn decimals_keep_their_written_scale_but_not_mysql_padding() {
+        let back = |text: &str| parse_decimal(text).map(decimal_json);
+        assert_eq!(back("12.50"), Some(json!("12.50")));
+        assert_eq!(back("-0.10"), Some(json!("-0.10")));
+        assert_eq!(back("100"), Some(json!("100")));
+        // DECIMAL(65, 30): 30 digits after the point, more than a rust_decimal holds.
+        assert_eq!(
+            back("12.500000000000000000000000000000"),
+            Some(json!("12.5"))
+        );
+        assert_eq!(back("12,5"), None);
+    }
 
     #[test]
     fn values_of_the_right_type_convert() {
