@@ -123,3 +123,32 @@ fn a_fixtures_life_is_a_span_with_its_database_and_leak_check() {
         assert!(logs.contains(expected), "no `{expected}` in:\n{logs}");
     }
 }
+
+/// A setup step for the server test's template.
+fn no_setup(_: &DataFlow) -> dataflow::Result<()> {
+    Ok(())
+}
+
+/// On a server (`DATAFLOW_TEST_POSTGRES_URL` or `DATAFLOW_TEST_MYSQL_URL`; CI runs this
+/// binary with each), the template behind a test database is a span of its own.
+#[test]
+fn a_server_template_is_a_span_naming_it() {
+    let server = ["DATAFLOW_TEST_POSTGRES_URL", "DATAFLOW_TEST_MYSQL_URL"]
+        .iter()
+        .any(|var| std::env::var(var).is_ok_and(|v| !v.is_empty()));
+    if !server {
+        eprintln!("a_server_template_is_a_span_naming_it: SKIPPED (no server variable set)");
+        return;
+    }
+    let logs = logs_of(|| {
+        let tmp = TempDatabase::options().setup(no_setup).build().unwrap();
+        drop(tmp);
+        dataflow_testing::wait_for_cleanup();
+    });
+    let line = logs
+        .lines()
+        .find(|line| line.contains("template ready"))
+        .unwrap_or_else(|| panic!("no `template ready` in:\n{logs}"));
+    assert!(line.contains("template{template=dftpl_"), "{line}");
+    assert!(line.contains("setup=true"), "{line}");
+}

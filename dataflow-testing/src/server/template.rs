@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use dataflow::ModelSchema;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Executor};
+use tracing::Instrument;
 
 use super::{fingerprint, AdminPool, Server, TEMPLATE_PREFIX};
 use crate::error::{Error, Result};
@@ -49,29 +50,41 @@ impl Server {
         // The setup's own error, kept typed (it names a fixture file and line).
         let setup_error = Arc::new(Mutex::new(None));
         let setup_failed = Arc::clone(&setup_error);
-        rt::block_on(async move {
-            match admin {
-                AdminPool::Postgres(pool) => {
-                    let setup = setup.as_deref().map(|s| (s, &*setup_failed));
-                    build_pg(&pool, key as i64, &template, &building_url, &ddl, setup).await
-                }
-                AdminPool::MySql(pool) => {
-                    let setup = setup.as_deref().map(|s| (s, &*setup_failed));
-                    let build = MySqlBuild {
-                        template: &template,
-                        building_url: &building_url,
-                        ddl: &ddl,
-                        tables: &tables,
-                        setup,
-                    };
-                    build_mysql(&pool, build).await
+        // A span a user can turn on: which template, for how many models, whether it was
+        // built now or found built by an earlier run or another process.
+        let span = tracing::debug_span!(
+            "template",
+            template = %name,
+            models = schemas.len(),
+            setup = setup.is_some(),
+        );
+        rt::block_on(
+            async move {
+                match admin {
+                    AdminPool::Postgres(pool) => {
+                        let setup = setup.as_deref().map(|s| (s, &*setup_failed));
+                        build_pg(&pool, key as i64, &template, &building_url, &ddl, setup).await
+                    }
+                    AdminPool::MySql(pool) => {
+                        let setup = setup.as_deref().map(|s| (s, &*setup_failed));
+                        let build = MySqlBuild {
+                            template: &template,
+                            building_url: &building_url,
+                            ddl: &ddl,
+                            tables: &tables,
+                            setup,
+                        };
+                        build_mysql(&pool, build).await
+                    }
                 }
             }
-        })
+            .instrument(span.clone()),
+        )
         .map_err(|e| {
             let setup = setup_error.lock().unwrap_or_else(|e| e.into_inner()).take();
             setup.unwrap_or_else(|| self.fail(&format!("building template {name}"), e))
         })?;
+        span.in_scope(|| tracing::debug!("template ready"));
         self.mark_used(&name);
         built.insert(name.clone());
         Ok(name)
@@ -102,8 +115,10 @@ async fn build_pg(
             .await?
             .is_some();
         if exists {
+            tracing::debug!("template found, built before");
             return Ok(());
         }
+        tracing::debug!("building the template");
         let building = format!("{template}_building");
         conn.execute(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)").as_str())
             .await?;
@@ -196,8 +211,10 @@ async fn build_mysql(pool: &sqlx::MySqlPool, build: MySqlBuild<'_>) -> Result<()
             None => present.len() == distinct.len(),
         };
         if complete {
+            tracing::debug!("template found, built before");
             return Ok(());
         }
+        tracing::debug!("building the template");
         let building = format!("{template}_building");
         for sql in [
             format!("DROP DATABASE IF EXISTS {building}"),
