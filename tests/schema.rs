@@ -286,9 +286,79 @@ async fn declared_decimal_scales_come_back_as_stored(url: &str) {
     }
 }
 
+/// The same digits declared on the model: the toolkit's own table has them.
+#[allow(dead_code)]
+#[derive(Model, Debug)]
+#[dataflow(timestamps = false, table = "fixed_prices")]
+pub struct FixedPrice {
+    pub id: i64,
+    #[dataflow(decimal(6, 2))]
+    pub amount: rust_decimal::Decimal,
+    #[dataflow(decimal(4, 0))]
+    pub units: Option<rust_decimal::Decimal>,
+}
+
+async fn decimal_digits_on_the_model_fix_the_scale_on_every_backend(url: &str) {
+    let db = DataFlow::new(url).unwrap();
+    db.model::<FixedPrice>().unwrap();
+    for (written, stored) in [
+        ("12.5", "12.50"),
+        ("-0.1", "-0.10"),
+        ("9999.99", "9999.99"),
+        ("7", "7.00"),
+    ] {
+        let created = run_node(
+            &db,
+            "FixedPriceCreateNode",
+            json!({"amount": written, "units": "12"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(created["amount"], stored, "{written}");
+        assert_eq!(created["units"], "12");
+        let read = run_node(&db, "FixedPriceReadNode", json!({"id": created["id"]}))
+            .await
+            .unwrap();
+        assert_eq!(read["amount"], stored, "{written}");
+    }
+    // More digits than the column holds: refused, naming the field, and nothing written.
+    for (field, bad) in [
+        ("amount", "0.125"),
+        ("amount", "10000"),
+        ("units", "0.5"),
+        ("units", "12345"),
+    ] {
+        let mut params = json!({"amount": "1", "units": "1"});
+        params[field] = json!(bad);
+        let err = run_node(&db, "FixedPriceCreateNode", params)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.root(), Error::InvalidValue { field: f, expected, .. } if f == field && expected.contains("DECIMAL(")),
+            "{field} = {bad}: {err}"
+        );
+    }
+    let all = run_node(&db, "FixedPriceListNode", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(all["count"], 4);
+    // The column's type is what a migration would declare.
+    let sql = match db.backend() {
+        dataflow::Backend::Postgres => "SELECT numeric_precision AS p, numeric_scale AS s FROM information_schema.columns WHERE table_name = 'fixed_prices' AND column_name = 'amount'",
+        dataflow::Backend::MySql => "SELECT CAST(numeric_precision AS SIGNED) AS p, CAST(numeric_scale AS SIGNED) AS s FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'fixed_prices' AND column_name = 'amount'",
+        _ => return,
+    };
+    let rows = db.query_sql(sql, &[]).await.unwrap();
+    assert_eq!(
+        (rows[0]["p"].as_i64(), rows[0]["s"].as_i64()),
+        (Some(6), Some(2))
+    );
+}
+
 on_every_backend! {
     new_field_types_round_trip_exactly,
     declared_decimal_scales_come_back_as_stored,
+    decimal_digits_on_the_model_fix_the_scale_on_every_backend,
     unique_violations_name_the_constraint_and_fields,
     indexes_exist_under_their_names,
     list_gives_the_total_when_asked,

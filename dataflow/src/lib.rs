@@ -66,7 +66,7 @@ pub use crate::db::Backend;
 pub use crate::error::{Error, Result, WorkflowProblem};
 pub use crate::instance::{DataFlow, DataFlowBuilder};
 pub use crate::model::{
-    table_name, validate_identifier, FieldDef, FieldType, KeyDef, Model, ModelSchema,
+    table_name, validate_identifier, Digits, FieldDef, FieldType, KeyDef, Model, ModelSchema,
 };
 pub use crate::node::{Node, NodeFuture, NodeKind, Params};
 pub use crate::registry::{

@@ -46,9 +46,10 @@ pub enum FieldType {
     /// (a JSON number is accepted too), written back with the scale it is stored with
     /// (`"12.50"`). `NUMERIC` on PostgreSQL (which keeps each value's scale), text on SQLite
     /// (kept as written), `DECIMAL(65, 30)` on MySQL, whose 30 padding digits are dropped
-    /// (`"12.5"`; a migrated `DECIMAL(p, s)` column gives its `s` digits). On SQLite,
-    /// `$gt`/`$lt` filters compare it as text. Needs the crate feature `decimal` (on by
-    /// default).
+    /// (`"12.5"`; a migrated `DECIMAL(p, s)` column gives its `s` digits). A field with
+    /// fixed [`Digits`] (`#[dataflow(decimal(10, 2))]`) is `NUMERIC(10, 2)` /
+    /// `DECIMAL(10, 2)` and reads back as `"12.50"` on every backend. On SQLite, filters
+    /// compare it as text. Needs the crate feature `decimal` (on by default).
     Decimal,
 }
 
@@ -99,6 +100,31 @@ pub struct FieldDef {
     pub nullable: bool,
 }
 
+/// The digits of a decimal column, `DECIMAL(precision, scale)`: at most `precision` digits,
+/// `scale` of them after the point. `#[dataflow(decimal(10, 2))]` on a `Decimal` field, or
+/// [`ModelSchema::digits`].
+///
+/// A value with more digits after the point, or more before it, is refused (an error naming
+/// the field) rather than rounded by the database; one with fewer is stored with `scale`
+/// digits, so `"12.5"` reads back as `"12.50"` on every backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Digits {
+    /// All digits, 1 to [`Digits::MAX_PRECISION`].
+    pub precision: u8,
+    /// The digits after the point, at most `precision`.
+    pub scale: u8,
+}
+
+impl Digits {
+    /// The most digits a decimal field may have: what a `rust_decimal::Decimal` holds.
+    pub const MAX_PRECISION: u8 = 28;
+
+    /// The SQL type's spelling of these digits, e.g. `"(10, 2)"`.
+    fn describe(self) -> String {
+        format!("({}, {})", self.precision, self.scale)
+    }
+}
+
 /// The columns every table gets besides the model's fields, maintained by dataflow.
 pub const TIMESTAMP_COLUMNS: [&str; 2] = ["created_at", "updated_at"];
 
@@ -127,6 +153,7 @@ pub struct ModelSchema {
     unique: Vec<KeyDef>,
     indexes: Vec<KeyDef>,
     timestamps: bool,
+    digits: Vec<(String, Digits)>,
 }
 
 /// A unique constraint or an index over some columns of a model's table.
@@ -151,6 +178,7 @@ impl ModelSchema {
             unique: Vec::new(),
             indexes: Vec::new(),
             timestamps: true,
+            digits: Vec::new(),
         }
     }
 
@@ -193,6 +221,35 @@ impl ModelSchema {
     pub fn timestamps(mut self, timestamps: bool) -> Self {
         self.timestamps = timestamps;
         self
+    }
+
+    /// Fixes the digits of the decimal field `field`: `DECIMAL(precision, scale)` (see
+    /// [`Digits`]). [`validate`](Self::validate) checks that `field` is a decimal field and
+    /// that the digits fit.
+    ///
+    /// ```
+    /// use dataflow::{Backend, FieldType, ModelSchema};
+    ///
+    /// let schema = ModelSchema::new("Price")
+    ///     .field("id", FieldType::I64)
+    ///     .field("amount", FieldType::Decimal)
+    ///     .digits("amount", 10, 2);
+    /// assert!(schema.create_table_sql(Backend::Postgres).contains("\"amount\" NUMERIC(10, 2) NOT NULL"));
+    /// assert!(schema.create_table_sql(Backend::MySql).contains("`amount` DECIMAL(10, 2) NOT NULL"));
+    /// assert!(ModelSchema::new("Price").field("id", FieldType::I64).digits("id", 10, 2).validate().is_err());
+    /// ```
+    pub fn digits(mut self, field: impl Into<String>, precision: u8, scale: u8) -> Self {
+        self.digits
+            .push((field.into(), Digits { precision, scale }));
+        self
+    }
+
+    /// The fixed digits of a decimal field, if it has them (see [`digits`](Self::digits)).
+    pub fn digits_of(&self, field: &str) -> Option<Digits> {
+        self.digits
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, digits)| *digits)
     }
 
     /// Whether the table has `created_at` / `updated_at` (see [`timestamps`](Self::timestamps)).
@@ -347,6 +404,32 @@ impl ModelSchema {
                 return Err(invalid(format!(
                     "`{}` is maintained by dataflow; remove the field",
                     field.name
+                )));
+            }
+        }
+        for (i, (name, digits)) in self.digits.iter().enumerate() {
+            let what = format!("decimal{} on `{name}`", digits.describe());
+            match self.field_def(name) {
+                None => return Err(invalid(format!("{what}: there is no such field"))),
+                Some(f) if f.ty != FieldType::Decimal => {
+                    return Err(invalid(format!(
+                        "{what}: only a rust_decimal::Decimal field takes digits"
+                    )))
+                }
+                Some(_) => {}
+            }
+            if self.digits[..i].iter().any(|(other, _)| other == name) {
+                return Err(invalid(format!("{what}: the digits are given twice")));
+            }
+            if !(1..=Digits::MAX_PRECISION).contains(&digits.precision) {
+                return Err(invalid(format!(
+                    "{what}: the precision must be 1 to {} (what a Decimal holds)",
+                    Digits::MAX_PRECISION
+                )));
+            }
+            if digits.scale > digits.precision {
+                return Err(invalid(format!(
+                    "{what}: the scale (digits after the point) may not exceed the precision"
                 )));
             }
         }
@@ -526,5 +609,40 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.to_string().contains("maintained by dataflow"), "{err}");
+    }
+
+    #[test]
+    fn decimal_digits_must_name_a_decimal_field_and_fit_a_decimal() {
+        let schema = |field: &str, p: u8, s: u8| {
+            ModelSchema::new("Price")
+                .field("id", FieldType::I64)
+                .field("amount", FieldType::Decimal)
+                .digits(field, p, s)
+        };
+        assert!(schema("amount", 28, 28).validate().is_ok());
+        assert_eq!(
+            schema("amount", 10, 2).digits_of("amount"),
+            Some(Digits {
+                precision: 10,
+                scale: 2
+            })
+        );
+        for (bad, expected) in [
+            (
+                schema("id", 10, 2),
+                "only a rust_decimal::Decimal field takes digits",
+            ),
+            (schema("price", 10, 2), "there is no such field"),
+            (schema("amount", 0, 0), "the precision must be 1 to 28"),
+            (schema("amount", 29, 2), "the precision must be 1 to 28"),
+            (schema("amount", 4, 5), "may not exceed the precision"),
+            (
+                schema("amount", 10, 2).digits("amount", 8, 2),
+                "given twice",
+            ),
+        ] {
+            let err = bad.validate().unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
     }
 }

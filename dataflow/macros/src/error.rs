@@ -12,6 +12,9 @@ use crate::parse::{
 /// The columns dataflow adds to every table and maintains itself.
 const MAINTAINED_COLUMNS: [&str; 2] = ["created_at", "updated_at"];
 
+/// The most digits a decimal column may have, as `dataflow::Digits::MAX_PRECISION` says.
+const MAX_PRECISION: u8 = 28;
+
 /// What an identifier may be, as `dataflow::validate_identifier` words it.
 const PLAIN_IDENTIFIER: &str =
     "a plain identifier: ASCII letters, digits and `_`, not starting with a digit, at most 63 characters";
@@ -185,6 +188,7 @@ fn field(field: &FieldInput, timestamps: bool) -> Vec<Error> {
         .enumerate()
         .filter_map(|option| field_option(option, &field.options))
         .collect();
+    errors.extend(decimal_digits(field));
     errors.extend(field_name(field));
     if timestamps && MAINTAINED_COLUMNS.contains(&field.name.as_str()) {
         errors.push(maintained_column(field));
@@ -202,20 +206,78 @@ fn field_option((i, option): (usize, &FieldOption), all: &[FieldOption]) -> Opti
             (option, other),
             (FieldOption::Unique(_), FieldOption::Unique(_))
                 | (FieldOption::Index(_), FieldOption::Index(_))
+                | (FieldOption::Decimal { .. }, FieldOption::Decimal { .. })
         )
     };
     let key = match option {
-        FieldOption::Unique(key) | FieldOption::Index(key) if all[..i].iter().any(same) => {
+        FieldOption::Unique(key) | FieldOption::Index(key) | FieldOption::Decimal { key, .. }
+            if all[..i].iter().any(same) =>
+        {
             return Some(given_twice(key, "it"));
         }
-        FieldOption::Unique(_) | FieldOption::Index(_) => return None,
+        FieldOption::Unique(_) | FieldOption::Index(_) | FieldOption::Decimal { .. } => {
+            return None
+        }
         FieldOption::Unknown(key) => key,
     };
     Some(Error::new_spanned(
         key,
-        "unknown field option; a field takes #[dataflow(unique)] or #[dataflow(index)] \
-         (table options such as `table = \"...\"` go on the struct)",
+        "unknown field option; a field takes #[dataflow(unique)], #[dataflow(index)] or \
+         #[dataflow(decimal(precision, scale))] (table options such as `table = \"...\"` go \
+         on the struct)",
     ))
+}
+
+/// What is wrong with a field's `decimal(precision, scale)`: not two numbers, digits that
+/// a `rust_decimal::Decimal` cannot hold, or a field that is not a decimal.
+fn decimal_digits(field: &FieldInput) -> Vec<Error> {
+    let mut errors = Vec::new();
+    for option in &field.options {
+        let FieldOption::Decimal { key, digits } = option else {
+            continue;
+        };
+        let (precision, scale) = match digits {
+            Ok(digits) => digits,
+            Err(error) => {
+                errors.push(error.clone());
+                continue;
+            }
+        };
+        if !matches!(
+            &field.column,
+            Ok(Column {
+                kind: Kind::Decimal,
+                ..
+            })
+        ) {
+            errors.push(Error::new_spanned(
+                key,
+                "decimal(precision, scale) fits only a rust_decimal::Decimal field \
+                 (or an Option of one)",
+            ));
+        }
+        let precision_value = precision.base10_parse::<u8>().ok();
+        match precision_value {
+            Some(1..=MAX_PRECISION) => {}
+            _ => errors.push(Error::new_spanned(
+                precision,
+                format!(
+                    "the precision is the number of digits, 1 to {MAX_PRECISION} (what a \
+                     rust_decimal::Decimal holds)"
+                ),
+            )),
+        }
+        let fits = scale
+            .base10_parse::<u8>()
+            .is_ok_and(|s| precision_value.is_none_or(|p| s <= p));
+        if !fits {
+            errors.push(Error::new_spanned(
+                scale,
+                "the scale is the number of digits after the point, at most the precision",
+            ));
+        }
+    }
+    errors
 }
 
 fn field_name(field: &FieldInput) -> Option<Error> {
@@ -305,6 +367,32 @@ mod tests {
         };
         let errors = errors(input);
         assert_eq!(errors.len(), 7, "{errors:#?}");
+    }
+
+    #[test]
+    fn decimal_digits_are_checked_against_the_field_and_what_a_decimal_holds() {
+        let input = parse_quote! {
+            struct Price {
+                id: i64,
+                #[dataflow(decimal(10, 2))] fine: Option<rust_decimal::Decimal>,
+                #[dataflow(decimal(10, 2))] count: i64,
+                #[dataflow(decimal(29, 2))] wide: Decimal,
+                #[dataflow(decimal(4, 5))] scaled: Decimal,
+                #[dataflow(decimal(10))] one: Decimal,
+                #[dataflow(decimal(10, 2), decimal(8, 2))] twice: Decimal,
+            }
+        };
+        let errors = errors(input);
+        assert_eq!(
+            errors,
+            [
+                "decimal(precision, scale) fits only a rust_decimal::Decimal field (or an Option of one)",
+                "the precision is the number of digits, 1 to 28 (what a rust_decimal::Decimal holds)",
+                "the scale is the number of digits after the point, at most the precision",
+                "expected `decimal(precision, scale)`, two numbers such as `decimal(10, 2)`",
+                "`decimal` is given twice; give it once",
+            ],
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ use syn::ext::IdentExt;
 use syn::punctuated::Punctuated;
 use syn::{
     Attribute, Data, DeriveInput, Expr, ExprLit, Field, Fields, GenericArgument, Generics, Ident,
-    Lit, LitBool, LitStr, Meta, MetaList, MetaNameValue, Path, PathArguments, PathSegment, Token,
-    Type, TypePath,
+    Lit, LitBool, LitInt, LitStr, Meta, MetaList, MetaNameValue, Path, PathArguments, PathSegment,
+    Token, Type, TypePath,
 };
 
 /// The name of the helper attribute: `#[dataflow(...)]`.
@@ -78,6 +78,13 @@ pub enum FieldOption {
     Unique(Path),
     /// `index`: an index on this field alone.
     Index(Path),
+    /// `decimal(precision, scale)`: the digits of a decimal column.
+    Decimal {
+        /// The `decimal` key.
+        key: Path,
+        /// The two numbers, or what was written instead.
+        digits: syn::Result<(LitInt, LitInt)>,
+    },
     /// Any other key, or a known key in another form (`unique = true`).
     Unknown(Path),
 }
@@ -297,6 +304,19 @@ fn field_list(list: &MetaList) -> syn::Result<Vec<Ident>> {
     Ok(fields.into_iter().collect())
 }
 
+/// The `10, 2` of `decimal(10, 2)`.
+fn two_numbers(list: &MetaList) -> syn::Result<(LitInt, LitInt)> {
+    let numbers = list.parse_args_with(Punctuated::<LitInt, Token![,]>::parse_terminated)?;
+    let mut numbers = numbers.into_iter();
+    match (numbers.next(), numbers.next(), numbers.next()) {
+        (Some(precision), Some(scale), None) => Ok((precision, scale)),
+        _ => Err(syn::Error::new_spanned(
+            list,
+            "expected `decimal(precision, scale)`, two numbers such as `decimal(10, 2)`",
+        )),
+    }
+}
+
 /// The keys of a field's `#[dataflow(...)]` attributes.
 fn field_options(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Vec<FieldOption> {
     let mut options = Vec::new();
@@ -305,6 +325,10 @@ fn field_options(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Vec<Field
             Ok(metas) => options.extend(metas.into_iter().map(|meta| match meta {
                 Meta::Path(path) if path.is_ident("unique") => FieldOption::Unique(path),
                 Meta::Path(path) if path.is_ident("index") => FieldOption::Index(path),
+                Meta::List(list) if list.path.is_ident("decimal") => FieldOption::Decimal {
+                    key: list.path.clone(),
+                    digits: two_numbers(&list),
+                },
                 other => FieldOption::Unknown(other.path().clone()),
             })),
             Err(error) => errors.push(error),

@@ -73,7 +73,8 @@ fn model_key(option: &ModelOption) -> Option<TokenStream> {
     Some(quote!(.#method([#(#names),*])))
 }
 
-/// `.unique(["field"])` / `.index(["field"])` for each option of one field.
+/// `.unique(["field"])` / `.index(["field"])` / `.digits("field", p, s)` for each option of
+/// one field.
 fn field_keys(field: &FieldInput) -> Vec<TokenStream> {
     let name = LitStr::new(&field.name, field.ident.span());
     field
@@ -82,7 +83,18 @@ fn field_keys(field: &FieldInput) -> Vec<TokenStream> {
         .filter_map(|option| match option {
             FieldOption::Unique(_) => Some(quote!(.unique([#name]))),
             FieldOption::Index(_) => Some(quote!(.index([#name]))),
-            FieldOption::Unknown(_) => None,
+            FieldOption::Decimal {
+                digits: Ok((precision, scale)),
+                ..
+            } => {
+                // `error::check` parsed both as u8; written without a suffix.
+                let digit = |n: &syn::LitInt| {
+                    proc_macro2::Literal::u8_unsuffixed(n.base10_parse().unwrap_or_default())
+                };
+                let (precision, scale) = (digit(precision), digit(scale));
+                Some(quote!(.digits(#name, #precision, #scale)))
+            }
+            FieldOption::Decimal { digits: Err(_), .. } | FieldOption::Unknown(_) => None,
         })
         .collect()
 }
@@ -104,6 +116,20 @@ mod tests {
                 .with_table("people")
                 .field("id", ::dataflow::FieldType::I64)
                 .nullable_field("type", ::dataflow::FieldType::String)
+        }
+        .to_string();
+        assert!(rendered.contains(&expected), "{rendered}");
+    }
+
+    #[test]
+    fn decimal_digits_are_given_after_the_fields_without_a_suffix() {
+        let input: DeriveInput = parse_quote! {
+            struct Price { id: i64, #[dataflow(decimal(10u8, 2))] amount: Decimal }
+        };
+        let rendered = model_impl(&ModelInput::from_derive(&input)).to_string();
+        let expected = quote! {
+            .field("amount", ::dataflow::FieldType::Decimal)
+                .digits("amount", 10, 2)
         }
         .to_string();
         assert!(rendered.contains(&expected), "{rendered}");

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::Backend;
 use crate::error::{Error, Result};
-use crate::model::FieldType;
+use crate::model::{Digits, FieldType};
 
 /// A value bound to a query parameter. Nulls carry their type: PostgreSQL wants it.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,6 +135,38 @@ pub(crate) fn to_sql(
             ))
         }
     })
+}
+
+/// The value of a decimal field with fixed digits: `value` with the column's scale
+/// (`12.5` becomes `12.50`, exactly), or an error naming the field when it has more digits
+/// than the column holds, which the database would round or refuse.
+pub(crate) fn fit_digits(
+    field: &str,
+    digits: Digits,
+    value: SqlValue,
+    json: &Value,
+) -> Result<SqlValue> {
+    #[cfg(feature = "decimal")]
+    if let SqlValue::Decimal(mut d) = value {
+        let before = u32::from(digits.precision - digits.scale);
+        let integer = d.trunc().abs();
+        let integer_digits = match integer.is_zero() {
+            true => 0,
+            false => integer.normalize().to_string().len() as u32,
+        };
+        if d.scale() > u32::from(digits.scale) || integer_digits > before {
+            let expected = format!(
+                "a decimal with at most {before} digits before the point and {} after \
+                 (DECIMAL({}, {}))",
+                digits.scale, digits.precision, digits.scale
+            );
+            return Err(Error::invalid_value(field, &expected, json));
+        }
+        d.rescale(u32::from(digits.scale));
+        return Ok(SqlValue::Decimal(d));
+    }
+    let _ = (field, digits, json);
+    Ok(value)
 }
 
 /// A JSON value as a parameter of raw SQL whose type the database does not say: by its

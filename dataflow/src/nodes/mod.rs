@@ -373,7 +373,10 @@ impl Op {
         if name == "id" && v.is_null() && schema.primary_key_auto_increments() {
             return Ok(None);
         }
-        let value = value::to_sql(name, def.ty, def.nullable, v)?;
+        let mut value = value::to_sql(name, def.ty, def.nullable, v)?;
+        if let Some(digits) = schema.digits_of(name) {
+            value = value::fit_digits(name, digits, value, v)?;
+        }
         Ok(Some((ident, value)))
     }
 

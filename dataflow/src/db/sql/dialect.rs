@@ -4,7 +4,7 @@
 
 use super::{Ident, QueryBuilder};
 use crate::db::url::Backend;
-use crate::model::FieldType;
+use crate::model::{Digits, FieldType};
 
 /// What an insert does with a row whose key exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +163,24 @@ impl Dialect {
             return "VARCHAR(255)";
         }
         column_type(self.0, ty)
+    }
+
+    /// The column type of a decimal field with fixed digits: `NUMERIC(p, s)` /
+    /// `DECIMAL(p, s)`; text on SQLite, which keeps the value as the node wrote it.
+    pub(crate) fn push_decimal_type(self, q: &mut QueryBuilder, digits: Digits) {
+        let name = match self.0 {
+            Backend::Sqlite => {
+                q.push(column_type(self.0, FieldType::Decimal));
+                return;
+            }
+            Backend::Postgres => "NUMERIC(",
+            Backend::MySql => "DECIMAL(",
+        };
+        q.push(name)
+            .push_number(digits.precision)
+            .push(", ")
+            .push_number(digits.scale)
+            .push(")");
     }
 
     /// The column definition of the primary key (`id`).

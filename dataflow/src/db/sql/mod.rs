@@ -106,6 +106,14 @@ impl QueryBuilder {
         self
     }
 
+    /// Appends a number this crate computed (a column's digits): digits only, so it is
+    /// never user text.
+    pub(crate) fn push_number(&mut self, n: u8) -> &mut Self {
+        use std::fmt::Write;
+        let _ = write!(self.sql, "{n}");
+        self
+    }
+
     /// Appends `items` separated by `", "`, each written by `each`.
     pub(crate) fn push_list<T>(
         &mut self,
@@ -159,7 +167,12 @@ pub(crate) fn create_table(backend: Backend, schema: &ValidSchema) -> Vec<SqlQue
         if name == Ident::ID {
             q.push(dialect.primary_key_type(field.ty));
         } else {
-            q.push(dialect.column_type(field.ty, keyed(&field.name)));
+            match schema.digits_of(&field.name) {
+                Some(digits) => dialect.push_decimal_type(q, digits),
+                None => {
+                    q.push(dialect.column_type(field.ty, keyed(&field.name)));
+                }
+            }
             if !field.nullable {
                 q.push(" NOT NULL");
             }
