@@ -72,6 +72,51 @@ fn each_test_gets_its_own_copy(#[from(shop_db)] db: TestDataFlow) {
     assert_eq!(count(&db, "customers"), 1);
 }
 
+#[dataflow_fixture(
+    migrations = "testdata/migrations",
+    fixtures("customers.sql"),
+    setup = crate::schema_fixtures::audit_table,
+    isolation = "transaction"
+)]
+fn shop_in_a_transaction(temp_database: TempDatabase) -> DataFlow {
+    let db = DataFlow::new(temp_database.url()).unwrap();
+    db.model::<Customer>().unwrap();
+    db
+}
+
+/// Both tests below write, and each sees only the seed rows and its own writes: on
+/// PostgreSQL inside a transaction on the database the setup was applied to once, elsewhere
+/// in a database of its own.
+fn writes_see_only_the_seed(db: &TestDataFlow, id: i64) {
+    assert_eq!(
+        db.transaction_mode(),
+        std::env::var("DATAFLOW_TEST_POSTGRES_URL").is_ok_and(|v| !v.trim().is_empty())
+    );
+    assert_eq!(count(db, "customers"), 2);
+    assert_eq!(count(db, "audit"), 1, "the setup ran once on this database");
+    let insert = format!(
+        "INSERT INTO customers (id, email, name) VALUES ({id}, 'dee{id}@example.org', 'Dee')"
+    );
+    db.execute_sql_blocking(&insert, &[]).unwrap();
+    db.execute_sql_blocking("DELETE FROM customers WHERE id = 1", &[])
+        .unwrap();
+    assert_eq!(count(db, "customers"), 2);
+}
+
+#[rstest]
+fn transaction_mode_with_a_setup_starts_from_the_seed(
+    #[from(shop_in_a_transaction)] db: TestDataFlow,
+) {
+    writes_see_only_the_seed(&db, 10);
+}
+
+#[rstest]
+fn transaction_mode_with_a_setup_starts_from_the_seed_again(
+    #[from(shop_in_a_transaction)] db: TestDataFlow,
+) {
+    writes_see_only_the_seed(&db, 11);
+}
+
 /// An asynchronous setup function gets the instance by value.
 async fn tag_table(db: DataFlow) -> dataflow::Result<()> {
     db.execute_sql("CREATE TABLE tags (name TEXT)", &[]).await?;

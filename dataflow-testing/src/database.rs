@@ -21,7 +21,9 @@ pub enum Isolation {
     Database,
     /// On PostgreSQL: the instance runs on one connection inside a transaction that is
     /// rolled back when the test ends, in a database the tests of one process share (the
-    /// way Ecto's SQL sandbox and Django's `TestCase` isolate tests). Tables are created
+    /// way Ecto's SQL sandbox and Django's `TestCase` isolate tests); with migrations,
+    /// fixture files or a setup function ([`TempDatabase::options`]), one such database per
+    /// setup, set up once, so each test starts from the fixture rows. Tables are created
     /// outside the transactions and shared; rows never leave them. Nodes' own transactions
     /// become savepoints. Build the instance with [`TempDatabase::dataflow`] or
     /// [`TempDatabase::builder`], which turn transaction mode on.
@@ -210,11 +212,8 @@ impl TempDatabase {
             }
             Some(server) => {
                 let server = server?;
-                if isolation == Isolation::Transaction
-                    && server.backend == Backend::Postgres
-                    && setup.is_none()
-                {
-                    let name = server.shared_database()?;
+                if isolation == Isolation::Transaction && server.backend == Backend::Postgres {
+                    let name = server.shared_database(setup.as_ref())?;
                     return Ok(TempDatabase {
                         url: with_transaction_marker(&server.url_of(&name)),
                         backend: server.backend,
@@ -397,7 +396,8 @@ pub struct TempDatabaseBuilder {
 
 impl TempDatabaseBuilder {
     /// How the database is isolated (see [`Isolation`]). With migrations, fixtures or a
-    /// setup function, [`Isolation::Transaction`] falls back to a database of the test's own.
+    /// setup function, [`Isolation::Transaction`] runs each test in a transaction on a
+    /// database the process's tests with the same setup share, set up once.
     pub fn isolation(mut self, isolation: Isolation) -> Self {
         self.isolation = isolation;
         self

@@ -344,24 +344,46 @@ impl Server {
         }
     }
 
-    /// The database this process's transaction-mode tests share (PostgreSQL), created
-    /// empty on first use. The schema is committed by the instances themselves (DDL runs
-    /// outside their transactions); the data never is. Dropped at exit, or by the next
-    /// run's sweep if this process is killed: its name carries the marker and the token.
-    pub(crate) fn shared_database(&self) -> Result<String> {
-        static SHARED: OnceLock<Mutex<Option<String>>> = OnceLock::new();
-        let shared = SHARED.get_or_init(Default::default);
-        let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(name) = shared.as_ref() {
+    /// The database this process's transaction-mode tests share (PostgreSQL), created on
+    /// first use: empty, or with `setup` applied (migrations, setup function, fixture
+    /// files), one database per setup. The schema is committed by the instances themselves
+    /// (DDL runs outside their transactions) and by the setup; test data never is. Dropped
+    /// at exit, or by the next run's sweep if this process is killed: its name carries the
+    /// marker and the token.
+    pub(crate) fn shared_database(&self, setup: Option<&Arc<DatabaseSetup>>) -> Result<String> {
+        /// Each shared database by the key of its setup (`None`: no setup).
+        type Shared = Vec<(Option<u64>, String)>;
+        static SHARED: OnceLock<Mutex<Shared>> = OnceLock::new();
+        let key = setup.map(|s| s.key);
+        // Held while a database is made and set up: a second test with the same setup
+        // waits for it rather than seeing half of it.
+        let mut shared = SHARED
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some((_, name)) = shared.iter().find(|(k, _)| *k == key) {
             return Ok(name.clone());
         }
-        let name = format!("{TEST_PREFIX}{}_shared", crate::owner::run_token());
+        let token = crate::owner::run_token();
+        let name = match key {
+            None => format!("{TEST_PREFIX}{token}_shared"),
+            Some(key) => format!("{TEST_PREFIX}{token}_shared_{key:016x}"),
+        };
         self.execute(vec![format!("CREATE DATABASE {name}")])?;
+        if let Some(setup) = setup {
+            let url = self.url_of(&name);
+            let setup = Arc::clone(setup);
+            if let Err(e) = rt::block_on(async move { setup.apply(&url).await }) {
+                // The next test with this setup tries again, on a fresh database.
+                let _ = self.drop_database(&name);
+                return Err(e);
+            }
+        }
         process_databases()
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((self.clone(), name.clone()));
-        *shared = Some(name.clone());
+        shared.push((key, name.clone()));
         Ok(name)
     }
 }
