@@ -46,7 +46,27 @@ pub enum Isolation {
     /// clone. A failed test's kept database (`DATAFLOW_KEEP_FAILED`) is never reused.
     /// Pooled databases are dropped when the process exits.
     ///
-    /// On SQLite it falls back to [`Isolation::Database`].
+    /// On SQLite it falls back to [`Isolation::Database`]. In a fixture, take
+    /// `#[dataflow_fixture(isolation = "reuse")]`.
+    ///
+    /// ```
+    /// use dataflow_testing::{Isolation, TempDatabase};
+    ///
+    /// // Pooled per place in the source that asks: here, this function.
+    /// fn reused() -> TempDatabase {
+    ///     TempDatabase::with_isolation(Isolation::Reuse).unwrap()
+    /// }
+    ///
+    /// let first = reused();
+    /// first.create()?;
+    /// let name = first.name().map(str::to_owned);
+    /// drop(first); // on a server: reset, and back to the pool
+    /// let second = reused();
+    /// if second.isolation() == Isolation::Reuse {
+    ///     assert_eq!(second.name().map(str::to_owned), name);
+    /// }
+    /// # Ok::<(), dataflow_testing::Error>(())
+    /// ```
     Reuse,
 }
 
