@@ -60,6 +60,21 @@ fn name(db: &DataFlow) -> String {
     path.split('?').next().unwrap().to_owned()
 }
 
+/// What tells a database reset in place from one made again under the same name: its oid
+/// on PostgreSQL; on MariaDB, the InnoDB id of a table the tests never write.
+fn identity(db: &DataFlow) -> Value {
+    let sql = match db.backend() {
+        Backend::Postgres => {
+            "SELECT CAST(oid AS BIGINT) AS v FROM pg_database WHERE datname = current_database()"
+        }
+        _ => {
+            "SELECT CAST(table_id AS SIGNED) AS v FROM information_schema.innodb_sys_tables \
+             WHERE name = CONCAT(DATABASE(), '/_sqlx_migrations')"
+        }
+    };
+    query(db, sql)[0]["v"].clone()
+}
+
 /// Runs a node from this synchronous test.
 fn node(db: &DataFlow, node: &str, params: Value) -> Value {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -112,8 +127,9 @@ fn assert_template_state(db: &TestDataFlow) {
 }
 
 /// Test A's writes: committed rows in every table, through nodes and raw SQL, on more than
-/// one connection, and counters moved far.
-fn write_everything(db: &TestDataFlow) {
+/// one connection, and counters moved far. Returns a second instance whose connection is
+/// still open: the reset must end it.
+fn write_everything(db: &TestDataFlow) -> DataFlow {
     node(
         db,
         "CustomerCreateNode",
@@ -130,7 +146,6 @@ fn write_everything(db: &TestDataFlow) {
     other
         .execute_sql_blocking("DELETE FROM customers WHERE id = 2", &[])
         .unwrap();
-    drop(other);
     match db.backend() {
         Backend::Postgres => {
             exec(db, "SELECT setval('tickets_id_seq', 100)");
@@ -141,6 +156,7 @@ fn write_everything(db: &TestDataFlow) {
             exec(db, "ALTER TABLE visits AUTO_INCREMENT = 50");
         }
     }
+    other
 }
 
 #[test]
@@ -150,15 +166,18 @@ fn a_reused_database_holds_nothing_of_its_last_test() {
         return; // no server: a database of the test's own
     }
     let first = name(&a);
+    let made = identity(&a);
     assert_template_state(&a);
-    write_everything(&a);
+    let left_open = write_everything(&a);
     drop(a);
+    drop(left_open); // its session was ended by the reset
 
     // B: the same database, exactly the template's contents and counters.
     let b = reused_db::default();
     assert_eq!(name(&b), first, "the database was reused");
+    assert_eq!(identity(&b), made, "reset in place, not made again");
     assert_template_state(&b);
-    write_everything(&b);
+    let _left_open = write_everything(&b);
     // The schema changed too: a table, an altered sequence, on PostgreSQL a function and a
     // type.
     exec(&b, "CREATE TABLE scratch (id INT PRIMARY KEY)");
@@ -178,6 +197,7 @@ fn a_reused_database_holds_nothing_of_its_last_test() {
     // C: the same name again, made again from the template in the background.
     let c = reused_db::default();
     assert_eq!(name(&c), first, "the database was replaced under its name");
+    assert_ne!(identity(&c), made, "made again");
     assert_template_state(&c);
     if c.backend() == Backend::Postgres {
         let left = query(

@@ -553,7 +553,9 @@ impl TempDatabaseBuilder {
     }
 
     /// Makes the database. Every migration and fixture file is read here: a missing one is
-    /// an error naming it.
+    /// an error naming it. (With [`Isolation::Reuse`] on a server, the migrations and
+    /// fixtures run when the database is first used: by the fixture, or
+    /// [`TempDatabase::create`].)
     #[track_caller]
     pub fn build(self) -> Result<TempDatabase> {
         let site = self.site.unwrap_or(Location::caller());
@@ -571,7 +573,9 @@ impl TempDatabaseBuilder {
         }
         let setup = self.setup.prepared()?;
         let db = TempDatabase::made(self.isolation, Some(setup), site)?;
-        if !IN_FIXTURE.with(Cell::get) {
+        // A reused database is made when first used (by a fixture, with its models' tables,
+        // from their template): the state its resets restore is the state it starts with.
+        if !IN_FIXTURE.with(Cell::get) && db.isolation != Isolation::Reuse {
             // Outside a fixture there are no models to wait for: make it now, so that a
             // failing migration or fixture is this call's error.
             db.create()?;

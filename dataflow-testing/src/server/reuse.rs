@@ -773,8 +773,8 @@ async fn my_reset(pool: &sqlx::MySqlPool, db: &str, state: &MyState) -> Result<(
     // The test's sessions, ended and waited for.
     let started = Instant::now();
     loop {
-        let left: Vec<u64> = sqlx::query_scalar(
-            "SELECT id FROM information_schema.processlist \
+        let left: Vec<i64> = sqlx::query_scalar(
+            "SELECT CAST(id AS SIGNED) FROM information_schema.processlist \
              WHERE db = ? AND id <> CONNECTION_ID()",
         )
         .bind(db)
