@@ -335,13 +335,7 @@ async fn pg_baseline(mut conn: PgConnection) -> Result<PgState, sqlx::Error> {
               JOIN pg_database d ON d.oid = s.setdatabase \
               WHERE d.datname = current_database()))"
     );
-    let tables: Vec<(i64, String)> = sqlx::query_as(&format!(
-        "SELECT c.oid::int8, format('%I.%I', n.nspname, c.relname) \
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind = 'r' AND c.relpersistence <> 't' AND {PG_USER_SCHEMA} ORDER BY 2"
-    ))
-    .fetch_all(&mut conn)
-    .await?;
+    let tables = pg_relations(&mut conn, "r").await?;
     let filled: Vec<bool> = if tables.is_empty() {
         Vec::new()
     } else {
@@ -406,13 +400,7 @@ async fn pg_baseline(mut conn: PgConnection) -> Result<PgState, sqlx::Error> {
         .iter()
         .filter_map(|(from, to)| Some((*index.get(from)?, *index.get(to)?)))
         .collect();
-    let sequences: Vec<(i64, String)> = sqlx::query_as(&format!(
-        "SELECT c.oid::int8, format('%I.%I', n.nspname, c.relname) \
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind = 'S' AND c.relpersistence <> 't' AND {PG_USER_SCHEMA} ORDER BY 2"
-    ))
-    .fetch_all(&mut conn)
-    .await?;
+    let sequences = pg_relations(&mut conn, "S").await?;
     let setval_sql = if sequences.is_empty() {
         None
     } else {
@@ -447,6 +435,23 @@ async fn pg_baseline(mut conn: PgConnection) -> Result<PgState, sqlx::Error> {
         dirty_sql: (!dirty.is_empty()).then(|| dirty.join(" UNION ALL ")),
         setval_sql,
     })
+}
+
+/// The database's own relations of `kind` (`r` tables, `S` sequences), not temporary: oid
+/// and quoted, qualified name.
+async fn pg_relations(
+    conn: &mut PgConnection,
+    kind: &'static str,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT c.oid::int8, format('%I.%I', n.nspname, c.relname) \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind = $1::\"char\" AND c.relpersistence <> 't' AND {PG_USER_SCHEMA} \
+         ORDER BY 2"
+    ))
+    .bind(kind)
+    .fetch_all(conn)
+    .await
 }
 
 /// An md5 of a table's rows as text, in an order of their own.
