@@ -15,6 +15,7 @@ mod migrations;
 mod raw_sql;
 mod registry;
 mod registry_model;
+mod reuse;
 mod runtimes;
 mod schema;
 mod schema_fixtures;

@@ -37,6 +37,7 @@ pub mod postgres;
 pub mod raw;
 pub mod registry;
 pub mod report;
+pub mod reuse;
 pub mod schema;
 pub mod suites;
 pub mod table;

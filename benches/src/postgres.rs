@@ -77,14 +77,14 @@ pub fn guarded_test(mode: Mode, migrate: bool) {
 }
 
 /// The admin side of the baseline: a pool on the server, as `sqlx::test` keeps one.
-struct Admin {
+pub(crate) struct Admin {
     runtime: tokio::runtime::Runtime,
     pool: PgPool,
     options: PgConnectOptions,
 }
 
 impl Admin {
-    fn connect(url: &str) -> Result<Admin, String> {
+    pub(crate) fn connect(url: &str) -> Result<Admin, String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -188,7 +188,7 @@ fn bench_database_name() -> String {
 }
 
 /// The baseline: [`SUITE_TESTS`] times what `sqlx::test` does for a test.
-fn sqlx_test_runs(admin: &Admin, ddl: &[String]) {
+pub(crate) fn sqlx_test_runs(admin: &Admin, ddl: &[String]) {
     for _ in 0..SUITE_TESTS {
         let name = bench_database_name();
         admin.runtime.block_on(raw::postgres_database_with_schema(

@@ -15,7 +15,7 @@ use crate::{bulk, chain, life, registry, schema, suites};
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Only the groups of metrics whose name contains this text (`life`, `schema`,
-    /// `postgres`, `bulk`, `chain`, `cleanup`, `lookup`, `suite`, `memory`).
+    /// `postgres`, `mysql`, `bulk`, `chain`, `cleanup`, `lookup`, `suite`, `memory`).
     pub filter: Option<String>,
     /// Skip the two 1,000-test suites (and their release build).
     pub no_suites: bool,
@@ -162,8 +162,11 @@ pub fn run(options: &Options, exe: &Path) -> Vec<Row> {
                 }
             }
         }
+        // Before `_cleanup` drops the templates this process built and still uses.
+        out.extend(crate::reuse::postgres_rows());
         out
     });
+    section("mysql", &mut rows, &mut || crate::reuse::mysql_rows(exe));
 
     section("bulk", &mut rows, &mut || {
         progress("BulkCreate of 10,000 rows on :memory:");

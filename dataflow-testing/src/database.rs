@@ -1,6 +1,7 @@
 //! [`TempDatabase`]: a database of one test's own, removed when the test ends.
 
 use std::cell::{Cell, RefCell};
+use std::panic::Location;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -8,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use dataflow::{Backend, DataFlow, DataFlowBuilder, ModelSchema};
 
 use crate::error::{Error, Result};
-use crate::server::{self, Server};
+use crate::server::{self, Reusable, ReuseKey, Server};
 use crate::setup::DatabaseSetup;
 
 /// How a test's database is kept apart from other tests'.
@@ -32,6 +33,43 @@ pub enum Isolation {
     /// parallel tests writing the same primary key wait for each other. Elsewhere (SQLite,
     /// MySQL) it falls back to [`Isolation::Database`].
     Transaction,
+    /// On a server (PostgreSQL, MySQL/MariaDB): a database of the test's own, as with
+    /// [`Isolation::Database`], but one that an earlier test used and that was reset to the
+    /// template's contents when that test ended, instead of being dropped (much cheaper
+    /// than cloning or creating one). Tests may commit, use several connections and run raw
+    /// SQL, as with a database of their own.
+    ///
+    /// Databases are pooled per place that asks (the fixture) and setup. The reset ends the
+    /// sessions the test left open, empties the tables the test wrote and loads the
+    /// template's rows of those that had some again, and sets sequences
+    /// (`AUTO_INCREMENT` counters) back. A database whose schema the test changed (a table,
+    /// a function, a type, an altered sequence, a comment, a `TRUNCATE` on PostgreSQL), or
+    /// that cannot be reset exactly, is dropped instead, and the next test gets a fresh
+    /// clone. A failed test's kept database (`DATAFLOW_KEEP_FAILED`) is never reused.
+    /// Pooled databases are dropped when the process exits.
+    ///
+    /// On SQLite it falls back to [`Isolation::Database`]. In a fixture, take
+    /// `#[dataflow_fixture(isolation = "reuse")]`.
+    ///
+    /// ```
+    /// use dataflow_testing::{Isolation, TempDatabase};
+    ///
+    /// // Pooled per place in the source that asks: here, this function.
+    /// fn reused() -> TempDatabase {
+    ///     TempDatabase::with_isolation(Isolation::Reuse).unwrap()
+    /// }
+    ///
+    /// let first = reused();
+    /// first.create()?;
+    /// let name = first.name().map(str::to_owned);
+    /// drop(first); // on a server: reset, and back to the pool
+    /// let second = reused();
+    /// if second.isolation() == Isolation::Reuse {
+    ///     assert_eq!(second.name().map(str::to_owned), name);
+    /// }
+    /// # Ok::<(), dataflow_testing::Error>(())
+    /// ```
+    Reuse,
 }
 
 /// A fresh temporary database: a SQLite file in a temporary directory by default, or a
@@ -80,6 +118,11 @@ struct ServerDb {
     created: Mutex<bool>,
     /// Migrations, fixtures and setup function the database starts with.
     setup: Option<Arc<DatabaseSetup>>,
+    /// With [`Isolation::Reuse`]: the pool it goes back to.
+    reuse: Option<ReuseKey>,
+    /// With [`Isolation::Reuse`]: the database as it exists (taken from the pool, or made
+    /// for this test), with what resetting it needs.
+    pooled: Mutex<Option<Reusable>>,
 }
 
 impl std::fmt::Debug for ServerDb {
@@ -100,6 +143,18 @@ impl ServerDb {
         if *created {
             return Ok(false);
         }
+        if self.reuse.is_some() {
+            self.prepare_reused(schemas)?;
+            *created = true;
+            return Ok(!schemas.is_empty());
+        }
+        self.create(schemas)?;
+        *created = true;
+        Ok(!schemas.is_empty())
+    }
+
+    /// Creates the database with the tables of `schemas` (from their template).
+    fn create(&self, schemas: &[ModelSchema]) -> Result<()> {
         if schemas.is_empty() && self.setup.is_none() {
             self.server.create_empty(&self.name)?;
             tracing::debug!(database = %self.name, "test database created, empty");
@@ -108,8 +163,35 @@ impl ServerDb {
                 .create_from_template(&self.name, schemas, self.setup.as_ref())?;
             tracing::debug!(database = %self.name, models = schemas.len(), "test database cloned from its template");
         }
-        *created = true;
-        Ok(!schemas.is_empty())
+        Ok(())
+    }
+
+    /// [`Isolation::Reuse`]: keeps the database taken from the pool when it holds the
+    /// template of `schemas` (it was reset when its last test ended), otherwise drops it;
+    /// creates a database when there is none, and reads what resetting it will need.
+    fn prepare_reused(&self, schemas: &[ModelSchema]) -> Result<()> {
+        let wanted = match schemas.is_empty() && self.setup.is_none() {
+            true => None,
+            false => Some(self.server.template(schemas, self.setup.as_ref())?),
+        };
+        let mut pooled = self.pooled.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(db) = pooled.take() {
+            if db.template == wanted {
+                *pooled = Some(db);
+                tracing::debug!(database = %self.name, "test database reused");
+                return Ok(());
+            }
+            self.server.discard(db)?;
+        }
+        self.create(schemas)?;
+        match self.server.reusable(&self.name, wanted) {
+            Ok(db) => *pooled = Some(db),
+            // Then it is dropped when the test ends, like any other.
+            Err(e) => {
+                tracing::debug!(database = %self.name, error = %e, "test database not reusable")
+            }
+        }
+        Ok(())
     }
 }
 
@@ -187,9 +269,11 @@ impl TempDatabase {
     }
 
     /// A fresh database isolated as `isolation` asks (see [`Isolation`] for when it falls
-    /// back).
+    /// back). With [`Isolation::Reuse`], databases are pooled per place in the source that
+    /// calls this.
+    #[track_caller]
     pub fn with_isolation(isolation: Isolation) -> Result<TempDatabase> {
-        Self::made(isolation, None)
+        Self::made(isolation, None, Location::caller())
     }
 
     /// Options before making the database: migrations, fixture files, a setup function,
@@ -201,7 +285,11 @@ impl TempDatabase {
         TempDatabaseBuilder::default()
     }
 
-    fn made(isolation: Isolation, setup: Option<Arc<DatabaseSetup>>) -> Result<TempDatabase> {
+    fn made(
+        isolation: Isolation,
+        setup: Option<Arc<DatabaseSetup>>,
+        site: &'static Location<'static>,
+    ) -> Result<TempDatabase> {
         match Server::from_env() {
             None => {
                 let db = Self::sqlite()?;
@@ -222,18 +310,31 @@ impl TempDatabase {
                         keep: AtomicBool::new(false),
                     });
                 }
-                let name = server::test_database_name();
+                let reuse = (isolation == Isolation::Reuse).then(|| ReuseKey {
+                    site,
+                    setup: setup.as_ref().map_or(0, |s| s.key),
+                });
+                let pooled = reuse.and_then(|key| server.take_reusable(key));
+                let name = match &pooled {
+                    Some(db) => db.name.clone(),
+                    None => server::test_database_name(),
+                };
                 let db = Arc::new(ServerDb {
                     server: server.clone(),
                     name: name.clone(),
                     created: Mutex::new(false),
                     setup,
+                    reuse,
+                    pooled: Mutex::new(pooled),
                 });
                 PENDING.with(|p| p.borrow_mut().push(Pending::Server(Arc::downgrade(&db))));
                 Ok(TempDatabase {
                     url: server.url_of(&name),
                     backend: server.backend,
-                    isolation: Isolation::Database,
+                    isolation: match reuse {
+                        Some(_) => Isolation::Reuse,
+                        None => Isolation::Database,
+                    },
                     kind: Kind::Server(db),
                     keep: AtomicBool::new(false),
                 })
@@ -389,6 +490,8 @@ impl TempDatabase {
 #[must_use = "a builder does nothing until `.build()`"]
 pub struct TempDatabaseBuilder {
     isolation: Isolation,
+    /// Where the isolation was chosen: the pool of [`Isolation::Reuse`].
+    site: Option<&'static Location<'static>>,
     setup: DatabaseSetup,
     /// A fixture file that was not found, reported by `build`.
     missing: Option<Error>,
@@ -397,9 +500,13 @@ pub struct TempDatabaseBuilder {
 impl TempDatabaseBuilder {
     /// How the database is isolated (see [`Isolation`]). With migrations, fixtures or a
     /// setup function, [`Isolation::Transaction`] runs each test in a transaction on a
-    /// database the process's tests with the same setup share, set up once.
+    /// database the process's tests with the same setup share, set up once. With
+    /// [`Isolation::Reuse`], databases are pooled per place in the source that calls this
+    /// (and per setup).
+    #[track_caller]
     pub fn isolation(mut self, isolation: Isolation) -> Self {
         self.isolation = isolation;
+        self.site = Some(Location::caller());
         self
     }
 
@@ -446,13 +553,17 @@ impl TempDatabaseBuilder {
     }
 
     /// Makes the database. Every migration and fixture file is read here: a missing one is
-    /// an error naming it.
+    /// an error naming it. (With [`Isolation::Reuse`] on a server, the migrations and
+    /// fixtures run when the database is first used: by the fixture, or
+    /// [`TempDatabase::create`].)
+    #[track_caller]
     pub fn build(self) -> Result<TempDatabase> {
+        let site = self.site.unwrap_or(Location::caller());
         if let Some(missing) = self.missing {
             return Err(missing);
         }
         if self.setup.is_empty() {
-            return TempDatabase::with_isolation(self.isolation);
+            return TempDatabase::made(self.isolation, None, site);
         }
         if let Some(dir) = &self.setup.migrations {
             // A missing directory or a malformed file name, before any database is made.
@@ -461,8 +572,10 @@ impl TempDatabaseBuilder {
                 .build()?;
         }
         let setup = self.setup.prepared()?;
-        let db = TempDatabase::made(self.isolation, Some(setup))?;
-        if !IN_FIXTURE.with(Cell::get) {
+        let db = TempDatabase::made(self.isolation, Some(setup), site)?;
+        // A reused database is made when first used (by a fixture, with its models' tables,
+        // from their template): the state its resets restore is the state it starts with.
+        if !IN_FIXTURE.with(Cell::get) && db.isolation != Isolation::Reuse {
             // Outside a fixture there are no models to wait for: make it now, so that a
             // failing migration or fixture is this call's error.
             db.create()?;
@@ -480,6 +593,13 @@ impl Drop for TempDatabase {
                     let _ = dir.keep();
                 }
             }
+            if let Kind::Server(db) = &self.kind {
+                // Never back to the pool: the user inspects it.
+                let pooled = db.pooled.lock().unwrap_or_else(|e| e.into_inner()).take();
+                if let Some(pooled) = pooled {
+                    db.server.forget(pooled);
+                }
+            }
             // Printed, not traced: the user asked to keep it and needs to find it.
             eprintln!(
                 "dataflow-testing: kept the test database at {}",
@@ -490,7 +610,10 @@ impl Drop for TempDatabase {
         match &self.kind {
             Kind::Server(db) => {
                 let created = *db.created.lock().unwrap_or_else(|e| e.into_inner());
-                if created {
+                let pooled = db.pooled.lock().unwrap_or_else(|e| e.into_inner()).take();
+                if let (Some(key), Some(pooled)) = (db.reuse, pooled) {
+                    db.server.give_back(key, pooled);
+                } else if created {
                     db.server.drop_database_later(&db.name);
                     tracing::debug!(database = %db.name, "test database dropped (in the background)");
                 }

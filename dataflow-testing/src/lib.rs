@@ -45,7 +45,9 @@
 //!   carry the process's [`run_token`], and a lock named after it on the server tells the
 //!   next run's sweep whether the owner lives. A server that cannot be used is an
 //!   [`Error::Server`] whose [`ServerProblem`] says why. [`Isolation::Transaction`] runs a
-//!   PostgreSQL test inside a transaction that is rolled back instead.
+//!   PostgreSQL test inside a transaction that is rolled back instead;
+//!   [`Isolation::Reuse`] gives a test a database an earlier test used, reset to the
+//!   template's contents (real commits, many connections, at a fraction of a clone's cost).
 //! - Leak checks: per guarded test (exact under parallel threads), global
 //!   ([`assert_registry_empty`]), and at exit: when this crate is linked into a test binary,
 //!   the binary fails if registry entries remain when it exits, listing each with its test

@@ -21,7 +21,7 @@ process) and prints one table: metric, ours, baseline, ratio, target, met.
 
   --json FILE     also write the table as JSON to FILE
   --filter TEXT   only the groups of metrics whose name contains TEXT: life, schema,
-                  postgres, bulk, chain, cleanup, lookup, suite, memory
+                  postgres, mysql, bulk, chain, cleanup, lookup, suite, memory
   --no-suites     skip the two 1,000-test suites (and their release build)
 
   --profile WORKLOAD ours|baseline N
@@ -29,7 +29,8 @@ process) and prints one table: metric, ours, baseline, ratio, target, met.
                   (`perf record -g target/release/bench-table --profile memory-life ours 2000`);
                   workloads: file-life, memory-life, schema, bulk, chain, cleanup (ours only)
 
-The PostgreSQL rows run when DATAFLOW_TEST_POSTGRES_URL names a server.";
+The PostgreSQL rows run when DATAFLOW_TEST_POSTGRES_URL names a server, the MariaDB row
+when DATAFLOW_TEST_MYSQL_URL does.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         Some("--probe-memory") => return probe(&args[1..]),
         Some("--run-suite") => return run_suite(&args[1..]),
         Some("--profile") => return profile(&args[1..]),
+        Some("--run-mysql-reuse") => return run_mysql_reuse(),
         _ => {}
     }
     let mut options = Options::default();
@@ -149,6 +151,21 @@ fn profile(args: &[String]) -> ExitCode {
 
 /// `--run-suite BINARY THREADS`: runs one suite binary from this (small) process and prints
 /// its wall time and peak resident size as JSON (see `suites::run`).
+/// `--run-mysql-reuse`: the `mysql_reuse` row's measurement, in a process that sees only
+/// the MariaDB server; prints the medians (see `reuse::run_mysql_child`).
+fn run_mysql_reuse() -> ExitCode {
+    match dataflow_benches::reuse::run_mysql_child() {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bench-table: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn run_suite(args: &[String]) -> ExitCode {
     let threads = args.get(1).and_then(|n| n.parse::<usize>().ok());
     let (Some(binary), Some(threads)) = (args.first(), threads) else {

@@ -61,11 +61,11 @@ fn options(options: &[FixtureOption]) -> Vec<Error> {
             | FixtureOption::Fixtures { key, .. }
             | FixtureOption::Setup { key, .. } => key,
             FixtureOption::Isolation { key, value } => {
-                if !["database", "transaction"].contains(&value.value().as_str()) {
+                if !["database", "transaction", "reuse"].contains(&value.value().as_str()) {
                     errors.push(Error::new(
                         value.span(),
                         format!(
-                            "unknown isolation {:?}; expected \"database\" or \"transaction\"",
+                            "unknown isolation {:?}; expected \"database\", \"transaction\" or \"reuse\"",
                             value.value()
                         ),
                     ));
@@ -106,7 +106,7 @@ fn unknown_key(key: &Path) -> Error {
         format!(
             "unknown option in #[dataflow_fixture(...)]; the options are leak_check ({}), \
              keep_on_failure (a flag, or = true / = false), migrations = \"dir\", \
-             fixtures(\"file.sql\", ...), setup = path::to::fn and isolation = \"database\" | \"transaction\"",
+             fixtures(\"file.sql\", ...), setup = path::to::fn and isolation = \"database\" | \"transaction\" | \"reuse\"",
             LeakCheck::choices()
         ),
     )

@@ -103,7 +103,7 @@ pub enum FixtureOption {
         /// The function.
         function: Path,
     },
-    /// `isolation = "transaction"` or `"database"`.
+    /// `isolation = "transaction"`, `"reuse"` or `"database"`.
     Isolation {
         /// The `isolation` key.
         key: Path,
@@ -292,7 +292,7 @@ fn leak_check(meta: Meta) -> syn::Result<FixtureOption> {
 fn string_option(meta: Meta) -> syn::Result<FixtureOption> {
     let expected = match meta.path().is_ident("migrations") {
         true => "expected migrations = \"dir\", the directory from the crate's directory",
-        false => "expected isolation = \"database\" or isolation = \"transaction\"",
+        false => "expected isolation = \"database\", \"transaction\" or \"reuse\"",
     };
     match meta {
         Meta::NameValue(MetaNameValue {

@@ -93,6 +93,7 @@ fn database(input: &FixtureInput) -> Option<TokenStream> {
         FixtureOption::Isolation { value, .. } => {
             let variant = match value.value().as_str() {
                 "transaction" => quote!(Transaction),
+                "reuse" => quote!(Reuse),
                 _ => quote!(Database),
             };
             quote!(.isolation(::dataflow_testing::Isolation::#variant))

@@ -10,9 +10,11 @@
 
 mod lease;
 mod prune;
+mod reuse;
 mod template;
 
 pub use prune::drop_unused_templates;
+pub(crate) use reuse::{Reusable, ReuseKey};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -229,7 +231,7 @@ impl Server {
         .map_err(|e| self.fail("listing databases", e))
     }
 
-    fn drop_sql(&self, name: &str) -> String {
+    pub(crate) fn drop_sql(&self, name: &str) -> String {
         match self.backend {
             Backend::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
             _ => format!("DROP DATABASE IF EXISTS {name}"),
@@ -394,8 +396,10 @@ fn process_databases() -> &'static Mutex<Vec<(Server, String)>> {
     DATABASES.get_or_init(Default::default)
 }
 
-/// Drops the databases that live as long as this process (at exit).
+/// Drops the databases that live as long as this process (at exit), the pooled reused
+/// databases among them.
 pub(crate) fn drop_process_databases() {
+    reuse::drop_pooled();
     let databases = std::mem::take(
         &mut *process_databases()
             .lock()

@@ -22,7 +22,7 @@ impl Server {
     ///
     /// A `setup` (migrations, a setup function, SQL fixtures) runs on the template before
     /// the models' tables, and is part of its key: it runs once per key, never per test.
-    pub(super) fn template(
+    pub(crate) fn template(
         &self,
         schemas: &[ModelSchema],
         setup: Option<&Arc<DatabaseSetup>>,
