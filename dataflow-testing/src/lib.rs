@@ -72,6 +72,11 @@ mod guard;
 mod leak;
 mod owner;
 mod rt;
+// The server code, or (without `postgres` and `mysql`) a stand-in with the same items.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod server;
+#[cfg(not(any(feature = "postgres", feature = "mysql")))]
+#[path = "no_server.rs"]
 mod server;
 mod setup;
 mod snapshot;

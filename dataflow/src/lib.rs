@@ -62,6 +62,12 @@ mod registry;
 mod runtime;
 mod workflow;
 
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!(
+    "dataflow needs a backend: enable at least one of its features `sqlite` (a default \
+     feature), `postgres`, `mysql`"
+);
+
 pub use crate::db::Backend;
 pub use crate::error::{Error, Result, WorkflowProblem};
 pub use crate::instance::{DataFlow, DataFlowBuilder};
