@@ -29,7 +29,12 @@ impl Server {
     /// `None` when neither variable is set; otherwise the error naming the feature to
     /// enable.
     pub(crate) fn from_env() -> Option<Result<Server>> {
-        let set = |var| std::env::var(var).ok().filter(|v| !v.trim().is_empty());
+        Self::named(|var| std::env::var(var).ok())
+    }
+
+    /// [`from_env`](Self::from_env), reading the variables with `get`.
+    fn named(get: impl Fn(&str) -> Option<String>) -> Option<Result<Server>> {
+        let set = |var| get(var).filter(|v| !v.trim().is_empty());
         let (var, url) = [POSTGRES_ENV, MYSQL_ENV]
             .into_iter()
             .find_map(|var| set(var).map(|url| (var, url)))?;
@@ -96,4 +101,35 @@ pub(crate) fn test_database_name() -> String {
 /// The URL with any password replaced by `***` (the core crate's rule).
 pub(crate) fn redact(url: &str) -> String {
     dataflow::__private::redact(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_named_server_is_an_error_naming_the_feature_to_enable() {
+        assert!(Server::named(|_| None).is_none(), "no variable, no server");
+        assert!(
+            Server::named(|_| Some(" ".to_owned())).is_none(),
+            "blank is unset"
+        );
+        for (var, feature) in [(POSTGRES_ENV, "postgres"), (MYSQL_ENV, "mysql")] {
+            let url = "postgres://u:secret@localhost/db".to_owned();
+            let found = Server::named(|v| (v == var).then(|| url.clone()));
+            let Some(Err(err)) = found else {
+                panic!("{var}: expected an error");
+            };
+            let message = err.to_string();
+            assert!(
+                matches!(err, Error::Server { problem: ServerProblem::NotEnabled, var: v, .. } if v == var),
+                "{message}"
+            );
+            assert!(
+                message.contains(&format!("features = [\"{feature}\"]")),
+                "{message}"
+            );
+            assert!(!message.contains("secret"), "{message}");
+        }
+    }
 }

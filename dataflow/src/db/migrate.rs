@@ -181,6 +181,9 @@ macro_rules! run_in_transaction {
 
 /// Connect options for a connection of its own, outside the pool.
 #[derive(Debug)]
+// One per store, made once: with SQLite alone the options dwarf the `Pool` variant, and
+// boxing them would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Direct {
     #[cfg(feature = "sqlite")]
     Sqlite(SqliteConnectOptions),

@@ -589,7 +589,8 @@ impl Drop for Session<'_> {
     }
 }
 
-#[cfg(test)]
+// The stash and the in-memory database are SQLite's; the location test is MySQL's.
+#[cfg(all(test, any(feature = "sqlite", feature = "mysql")))]
 mod tests {
     #[cfg(feature = "sqlite")]
     use std::sync::Arc;
