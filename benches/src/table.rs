@@ -284,13 +284,19 @@ pub fn run(options: &Options, exe: &Path) -> Vec<Row> {
 fn build_rows(rounds: usize) -> Vec<Row> {
     const TEXT: &str = "cold cargo test --no-run, 1 model + 3 rstest tests on dataflow_db (vs sqlx + rstest + tokio)";
     progress("cold builds of benches/build/dataflow-user and sqlx-user (minutes)");
-    let load = build::load_average();
+    let load = crate::os::load_average();
     match build::compare_cold(rounds) {
-        Ok(c) => {
-            let load = load.map_or(String::new(), |l| format!(", load average {l:.1} at start"));
+        Ok((wall, cpu)) => {
+            let load = load.map_or(String::new(), |l| format!("; load average {l} at start"));
             vec![
-                Row::compared("build_cold", TEXT, &c, Target::RatioAtMost(1.5))
-                    .with_note(format!("{rounds} builds each, alternating{load}")),
+                Row::compared("build_cold", TEXT, &wall, Target::RatioAtMost(1.5)).with_note(
+                    format!(
+                    "processor time {} vs {}, ratio {:.2}; {rounds} builds each, alternating{load}",
+                    format_duration(cpu.ours.median()),
+                    format_duration(cpu.baseline.median()),
+                    cpu.ratio()
+                ),
+                ),
             ]
         }
         Err(e) => vec![Row::skipped(
