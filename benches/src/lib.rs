@@ -26,6 +26,7 @@
 //! assert_eq!(c.ratio(), 2.0);
 //! ```
 
+pub mod build;
 pub mod bulk;
 pub mod chain;
 pub mod harness;

@@ -29,6 +29,9 @@ pub struct Finished {
     pub wall: Duration,
     /// Its peak resident size in bytes (`ru_maxrss`).
     pub max_rss: u64,
+    /// Its processor time, user and system, with that of the descendants it waited for
+    /// (a `cargo build`: every `rustc`).
+    pub cpu: Duration,
 }
 
 /// Waits for `child` with `wait4`, which also gives its resource usage (and only its own,
@@ -53,12 +56,17 @@ pub fn wait_with_usage(child: Child, started: Instant) -> std::io::Result<Finish
     }
     let wall = started.elapsed();
     drop(child);
+    let time = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
     use std::os::unix::process::ExitStatusExt;
     Ok(Finished {
         status: ExitStatus::from_raw(status),
         wall,
         // ru_maxrss is in kilobytes on Linux.
         max_rss: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
     })
 }
 

@@ -146,6 +146,7 @@ pub fn run_here(binary: &Path, threads: usize) -> Result<SuiteRun, String> {
         status,
         wall,
         max_rss,
+        ..
     } = wait_with_usage(child, started).map_err(|e| e.to_string())?;
     if !status.success() {
         let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();

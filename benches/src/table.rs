@@ -9,15 +9,15 @@ use crate::harness::{compare, measure, Comparison, Plan};
 use crate::memory::{Cycle, Growth};
 use crate::postgres::{Mode, PostgresIsolation, POSTGRES_ENV};
 use crate::report::{format_duration, Quantity, Row, Target};
-use crate::{bulk, chain, life, registry, schema, suites};
+use crate::{build, bulk, chain, life, registry, schema, suites};
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Only the groups of metrics whose name contains this text (`life`, `schema`,
-    /// `postgres`, `mysql`, `bulk`, `chain`, `cleanup`, `lookup`, `suite`, `memory`).
+    /// `postgres`, `mysql`, `bulk`, `chain`, `cleanup`, `lookup`, `suite`, `memory`, `build`).
     pub filter: Option<String>,
-    /// Skip the two 1,000-test suites (and their release build).
+    /// Skip the two 1,000-test suites (and their release build) and the cold builds.
     pub no_suites: bool,
 }
 
@@ -224,6 +224,10 @@ pub fn run(options: &Options, exe: &Path) -> Vec<Row> {
         rows.extend(suite_rows(exe));
     }
 
+    if !options.no_suites {
+        section("build", &mut rows, &mut || build_rows(2));
+    }
+
     section("memory", &mut rows, &mut || {
         let mut out = Vec::new();
         for (id, cycle, warmup, text) in [
@@ -276,6 +280,35 @@ pub fn run(options: &Options, exe: &Path) -> Vec<Row> {
         out
     });
     rows
+}
+
+/// The cold build of a small user crate on dataflow against the same tests on sqlx alone
+/// (`build.rs`), `rounds` builds of each.
+fn build_rows(rounds: usize) -> Vec<Row> {
+    const TEXT: &str = "cold cargo test --no-run, 1 model + 3 rstest tests on dataflow_db (vs sqlx + rstest + tokio)";
+    progress("cold builds of benches/build/dataflow-user and sqlx-user (minutes)");
+    let load = crate::os::load_average();
+    match build::compare_cold(rounds) {
+        Ok((wall, cpu)) => {
+            let load = load.map_or(String::new(), |l| format!("; load average {l} at start"));
+            vec![
+                Row::compared("build_cold", TEXT, &wall, Target::RatioAtMost(1.5)).with_note(
+                    format!(
+                    "processor time {} vs {}, ratio {:.2}; {rounds} builds each, alternating{load}",
+                    format_duration(cpu.ours.median()),
+                    format_duration(cpu.baseline.median()),
+                    cpu.ratio()
+                ),
+                ),
+            ]
+        }
+        Err(e) => vec![Row::skipped(
+            "build_cold",
+            TEXT,
+            Target::RatioAtMost(1.5),
+            e,
+        )],
+    }
 }
 
 /// Runs `bench-table --probe-memory CYCLE WARMUP CYCLES` and reads its JSON.

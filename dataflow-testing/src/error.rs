@@ -115,6 +115,9 @@ pub enum ServerProblem {
     /// The URL is not one the toolkit can use (not `postgres://` or `mysql://`, or not
     /// parsable).
     BadUrl,
+    /// The variable names a server whose backend this build of the toolkit leaves out:
+    /// its `postgres` / `mysql` feature is off.
+    NotEnabled,
     /// Anything else; the reason says what.
     Other,
 }
@@ -123,6 +126,7 @@ impl ServerProblem {
     /// The problem an error code stands for: `sqlstate` from PostgreSQL (or MySQL, which
     /// reports one too), `mysql_number` from MySQL/MariaDB, and the constraint a unique
     /// violation names.
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     pub(crate) fn of_code(
         sqlstate: Option<&str>,
         mysql_number: Option<u16>,
@@ -151,6 +155,7 @@ impl ServerProblem {
     }
 
     /// The problem behind a sqlx error.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub(crate) fn of(error: &sqlx::Error) -> ServerProblem {
         match error {
             sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => {
@@ -190,6 +195,18 @@ fn server_message(var: &str, url: &str, problem: ServerProblem, reason: &str) ->
             "not a URL the toolkit can use. Give {var} a postgres://user@host/db or \
              mysql://user@host/db URL, or unset it to test on SQLite"
         ),
+        ServerProblem::NotEnabled => {
+            let feature = if var.contains("MYSQL") {
+                "mysql"
+            } else {
+                "postgres"
+            };
+            format!(
+                "enable the `{feature}` feature of dataflow-testing (`dataflow-testing = {{ \
+                 version = \"0.1\", features = [\"{feature}\"] }}` in [dev-dependencies]), or \
+                 unset {var} to test on SQLite"
+            )
+        }
         ServerProblem::Other => return format!("{var}={url}: {reason}"),
     };
     format!("{var}={url}: {reason}: {advice}")
@@ -228,6 +245,12 @@ mod tests {
         assert_eq!(my(1227), Permission);
         assert_eq!(my(1021), DiskFull);
         assert_eq!(my(1146), Other);
+    }
+
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    #[test]
+    fn driver_errors_are_told_by_kind() {
+        use ServerProblem::*;
         assert_eq!(ServerProblem::of(&sqlx::Error::PoolTimedOut), Unreachable);
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         assert_eq!(ServerProblem::of(&sqlx::Error::Io(refused)), Unreachable);
@@ -250,6 +273,7 @@ mod tests {
             ServerProblem::Permission,
             ServerProblem::DiskFull,
             ServerProblem::BadUrl,
+            ServerProblem::NotEnabled,
             ServerProblem::Other,
         ] {
             let text = message(problem);
@@ -259,5 +283,6 @@ mod tests {
         assert!(message(ServerProblem::NameTaken).contains("exists already"));
         assert!(message(ServerProblem::Permission).contains("CREATEDB"));
         assert!(message(ServerProblem::DiskFull).contains("disk is full"));
+        assert!(message(ServerProblem::NotEnabled).contains("features = [\"postgres\"]"));
     }
 }

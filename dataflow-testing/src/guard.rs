@@ -305,6 +305,7 @@ pub fn finish_fixture<R: IntoFixtureResult, K: Send + 'static>(
 mod tests {
     use super::*;
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn a_database_from_the_template_is_recognised_when_its_url_has_a_password() {
         let url = "postgres://tester:s3cret@127.0.0.1:5432/dftest_x_1_t";

@@ -62,6 +62,15 @@
 //!   `cargo isolation-check`): installed at start-up when `DATAFLOW_TRACE_FILE` is set.
 //!   [`TestServer`] lists the test server's databases for the same check.
 //!
+//! # Features
+//!
+//! `sqlite` (the default) gives temporary SQLite files. `postgres` and `mysql` add
+//! per-test databases on the server named by `DATAFLOW_TEST_POSTGRES_URL` /
+//! `DATAFLOW_TEST_MYSQL_URL` (and turn on the same feature of `dataflow`). The server code
+//! serves both servers, so either feature compiles both server drivers into test builds.
+//! Without them, a server variable that is set is [`Error::Server`] with
+//! [`ServerProblem::NotEnabled`], naming the feature to enable.
+//!
 //! # Under nextest
 //!
 //! `cargo nextest run` runs each test in a process of its own: fixtures, guards and the
@@ -74,6 +83,11 @@ mod guard;
 mod leak;
 mod owner;
 mod rt;
+// The server code, or (without `postgres` and `mysql`) a stand-in with the same items.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod server;
+#[cfg(not(any(feature = "postgres", feature = "mysql")))]
+#[path = "no_server.rs"]
 mod server;
 mod setup;
 mod snapshot;

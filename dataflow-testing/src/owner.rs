@@ -37,6 +37,7 @@ pub fn run_token() -> &'static str {
 }
 
 /// The token as a number (the server lease's key is derived from it).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) fn run_token_value() -> u64 {
     decode(run_token()).expect("a run token decodes")
 }
@@ -176,7 +177,10 @@ mod tests {
             assert_eq!(token.len(), TOKEN_LEN, "{token}");
             assert_eq!(decode(&token), Some(n));
         }
-        assert_eq!(decode(run_token()), Some(run_token_value()));
+        assert!(
+            decode(run_token()).is_some(),
+            "this process's token decodes"
+        );
         assert_eq!(decode("12345"), None, "a pid of the old scheme");
         assert_eq!(decode("ABCDEFGHIJKLM"), None);
         assert_eq!(decode("zzzzzzzzzzzzz"), None, "more than 64 bits");

@@ -35,6 +35,7 @@ where
 
 /// Starts `future` on the toolkit's runtime without waiting; [`wait_for_background`] waits
 /// for every such future still running (at exit).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) fn spawn_background<F>(future: F)
 where
     F: Future<Output = ()> + Send + 'static,

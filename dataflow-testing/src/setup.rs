@@ -7,9 +7,27 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use dataflow::DataFlow;
+use dataflow::{Backend, DataFlow, ModelSchema};
 
 use crate::error::{Error, Result};
+
+/// A stable fingerprint of a schema set: same models, same DDL, same name, across runs.
+pub(crate) fn fingerprint(backend: Backend, schemas: &[ModelSchema]) -> u64 {
+    // FNV-1a: stable across Rust versions and processes, unlike `DefaultHasher`.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    feed(env!("CARGO_PKG_VERSION").as_bytes());
+    for schema in schemas {
+        feed(schema.create_table_sql(backend).as_bytes());
+        feed(b";");
+    }
+    hash & 0x7fff_ffff_ffff_ffff
+}
 
 /// A function run once on a template database after its migrations: roles, extensions,
 /// another tool's migrations. Made by [`IntoSetup`] from a `fn(&DataFlow) ->

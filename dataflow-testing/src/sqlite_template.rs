@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use dataflow::{Backend, ModelSchema};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+#[cfg(feature = "sqlite")]
 use sqlx::{ConnectOptions, Connection, Executor};
 
 use crate::error::{Error, Result};
@@ -65,8 +67,9 @@ pub(crate) fn copy_into(schemas: &[ModelSchema], path: &Path) -> Result<bool> {
     Ok(true)
 }
 
+#[cfg(feature = "sqlite")]
 fn template_for(schemas: &[ModelSchema]) -> Result<PathBuf> {
-    let fingerprint = crate::server::fingerprint(Backend::Sqlite, schemas);
+    let fingerprint = crate::setup::fingerprint(Backend::Sqlite, schemas);
     let mut templates = templates().lock().unwrap_or_else(|e| e.into_inner());
     let templates = open_templates(&mut templates)?;
     if let Some(file) = templates.files.get(&fingerprint) {
@@ -92,6 +95,17 @@ fn template_for(schemas: &[ModelSchema]) -> Result<PathBuf> {
     .map_err(|e| Error::DataFlow(dataflow::Error::Database(e)))?;
     templates.files.insert(fingerprint, file.clone());
     Ok(file)
+}
+
+/// Without the `sqlite` feature: the error naming it (the same one `DataFlow::new` gives
+/// for a SQLite URL).
+#[cfg(not(feature = "sqlite"))]
+fn template_for(_schemas: &[ModelSchema]) -> Result<PathBuf> {
+    Err(Error::DataFlow(dataflow::Error::BackendNotEnabled {
+        url: "sqlite://".to_owned(),
+        backend: Backend::Sqlite,
+        feature: Backend::Sqlite.feature(),
+    }))
 }
 
 /// The process's template directory, made on first use.

@@ -1,18 +1,11 @@
-//! `#[dataflow_fixture]`: at compile time, the fixtures it accepts, compiled and run
-//! (`tests/pass`), and the error, with its span, for each mistake it rejects (`tests/ui`);
-//! at run time, a fixture received by `#[rstest]` tests, sync and async.
+//! `#[dataflow_fixture]` at run time: a fixture received by `#[rstest]` tests, sync and
+//! async. (Its compile-time behaviour is tested with trybuild in the macro's crate,
+//! `macros/tests/`.)
 
 use dataflow::{DataFlow, LocalRuntime, Model, NodeRegistry};
 use dataflow_testing::{dataflow_fixture, temp_database, TempDatabase, TestDataFlow};
 use rstest::rstest;
 use serde_json::json;
-
-#[test]
-fn dataflow_fixture_accepts_fixtures_and_rejects_mistakes_at_their_token() {
-    let cases = trybuild::TestCases::new();
-    cases.compile_fail("tests/ui/*.rs");
-    cases.pass("tests/pass/*.rs");
-}
 
 #[derive(Model)]
 #[allow(dead_code)] // only its schema is used

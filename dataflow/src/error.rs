@@ -19,6 +19,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// A URL of a backend whose driver this build leaves out: its crate feature is off.
+    #[error(
+        "`{url}` is a {backend:?} URL, but dataflow was built without the `{feature}` feature: \
+         enable it in Cargo.toml (`dataflow = {{ version = \"0.1\", features = [\"{feature}\"] }}`)"
+    )]
+    BackendNotEnabled {
+        /// The URL as given, with any password hidden.
+        url: String,
+        /// The backend the URL names.
+        backend: crate::Backend,
+        /// The feature that compiles its driver: `"sqlite"`, `"postgres"` or `"mysql"`.
+        feature: &'static str,
+    },
+
     /// The database server could not be reached within the connect timeout.
     #[error("cannot connect to the database at {host}: {reason}")]
     Connect {

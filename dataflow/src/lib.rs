@@ -49,6 +49,34 @@
 //! Database work runs on a small runtime owned by the crate, so one instance can be used
 //! from synchronous code ([`blocking::LocalRuntime`]), from any tokio runtime, and from
 //! several runtimes in turn.
+//!
+//! # Features
+//!
+//! Each backend is a feature that compiles its sqlx driver, so a build pays only for the
+//! drivers it uses:
+//!
+//! | feature | what it adds | default |
+//! |---|---|---|
+//! | `sqlite` | SQLite (libsqlite3 bundled): `sqlite::memory:`, `sqlite://path`, `*.db` | yes |
+//! | `postgres` | PostgreSQL: `postgres://`, `postgresql://` | no |
+//! | `mysql` | MySQL and MariaDB: `mysql://`, `mariadb://` | no |
+//! | `uuid` | `uuid::Uuid` fields | yes |
+//! | `decimal` | `rust_decimal::Decimal` fields | yes |
+//!
+//! At least one backend must be on. A PostgreSQL-only application writes
+//! `dataflow = { version = "0.1", default-features = false, features = ["postgres", "uuid"] }`.
+//! A URL of a backend that is left out is [`Error::BackendNotEnabled`], naming the feature
+//! to enable:
+//!
+//! ```
+//! # #[cfg(not(feature = "mysql"))] {
+//! let err = dataflow::DataFlow::new("mysql://root@localhost/app").unwrap_err();
+//! assert!(matches!(err, dataflow::Error::BackendNotEnabled { feature: "mysql", .. }));
+//! assert!(err.to_string().contains(r#"features = ["mysql"]"#));
+//! # }
+//! ```
+//!
+//! [`Backend::is_enabled`] tells at run time which backends a build has.
 
 pub mod blocking;
 mod db;
@@ -61,6 +89,12 @@ mod nodes;
 mod registry;
 mod runtime;
 mod workflow;
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!(
+    "dataflow needs a backend: enable at least one of its features `sqlite` (a default \
+     feature), `postgres`, `mysql`"
+);
 
 pub use crate::db::Backend;
 pub use crate::error::{Error, Result, WorkflowProblem};

@@ -21,8 +21,9 @@ process) and prints one table: metric, ours, baseline, ratio, target, met.
 
   --json FILE     also write the table as JSON to FILE
   --filter TEXT   only the groups of metrics whose name contains TEXT: life, schema,
-                  postgres, mysql, bulk, chain, cleanup, lookup, suite, memory
-  --no-suites     skip the two 1,000-test suites (and their release build)
+                  postgres, mysql, bulk, chain, cleanup, lookup, suite, memory, build
+  --no-suites     skip the two 1,000-test suites (and their release build) and the
+                  cold builds of build_cold
 
   --profile WORKLOAD ours|baseline N
                   run one side of one workload N times and nothing else, to profile it

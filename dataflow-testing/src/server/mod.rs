@@ -469,23 +469,7 @@ pub(crate) fn test_database_name() -> String {
     name.trim_end_matches('_').to_owned()
 }
 
-/// A stable fingerprint of a schema set: same models, same DDL, same name, across runs.
-pub(crate) fn fingerprint(backend: Backend, schemas: &[ModelSchema]) -> u64 {
-    // FNV-1a: stable across Rust versions and processes, unlike `DefaultHasher`.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
-        for byte in bytes {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    feed(env!("CARGO_PKG_VERSION").as_bytes());
-    for schema in schemas {
-        feed(schema.create_table_sql(backend).as_bytes());
-        feed(b";");
-    }
-    hash & 0x7fff_ffff_ffff_ffff
-}
+pub(crate) use crate::setup::fingerprint;
 
 /// `url` with its database (path) replaced by `name`; the rest (user, password, host,
 /// port, parameters) kept as it is.

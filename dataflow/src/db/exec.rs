@@ -1,11 +1,19 @@
 //! Running [`SqlQuery`]s on each backend: binding values, decoding rows into JSON.
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 use sqlx::types::Json;
-use sqlx::{Database, MySql, Postgres, Row, Sqlite};
+#[cfg(feature = "mysql")]
+use sqlx::MySql;
+#[cfg(feature = "postgres")]
+use sqlx::Postgres;
+#[cfg(feature = "sqlite")]
+use sqlx::Sqlite;
+use sqlx::{Database, Row};
 
 use crate::error::Result;
 use crate::model::FieldType;
@@ -66,6 +74,7 @@ macro_rules! bind_common {
 }
 
 /// Binds a typed null for a backend that checks parameter types.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 macro_rules! bind_typed_null {
     ($query:expr, $ty:expr) => {
         match $ty {
@@ -113,6 +122,7 @@ macro_rules! decode_common {
     };
 }
 
+#[cfg(feature = "sqlite")]
 impl Driver for Sqlite {
     fn bind<'q>(
         query: Query<'q, Self, <Self as Database>::Arguments<'q>>,
@@ -173,6 +183,7 @@ impl Driver for Sqlite {
 
 /// PostgreSQL and MySQL check parameter types and decode JSON and chrono types natively;
 /// they differ only in what a statement reports.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 macro_rules! typed_driver {
     ($db:ty, null: $null:expr, uuid: $uuid:expr, special: $special:expr, |$result:ident| $done:expr) => {
         impl Driver for $db {
@@ -228,6 +239,7 @@ macro_rules! typed_driver {
     };
 }
 
+#[cfg(feature = "postgres")]
 typed_driver!(
     Postgres,
     null: pg_null,
@@ -239,6 +251,7 @@ typed_driver!(
     }
 );
 
+#[cfg(feature = "postgres")]
 fn pg_null(query: PgQuery<'_>, ty: FieldType) -> PgQuery<'_> {
     match ty {
         #[cfg(feature = "uuid")]
@@ -249,11 +262,12 @@ fn pg_null(query: PgQuery<'_>, ty: FieldType) -> PgQuery<'_> {
     }
 }
 
-#[cfg(feature = "uuid")]
+#[cfg(all(feature = "postgres", feature = "uuid"))]
 fn pg_uuid<'q>(query: PgQuery<'q>, u: &uuid::Uuid) -> PgQuery<'q> {
     query.bind(*u)
 }
 
+#[cfg(feature = "postgres")]
 fn pg_special(row: &sqlx::postgres::PgRow, index: usize, ty: FieldType) -> Result<Value> {
     match ty {
         #[cfg(feature = "uuid")]
@@ -275,23 +289,26 @@ fn pg_special(row: &sqlx::postgres::PgRow, index: usize, ty: FieldType) -> Resul
     }
 }
 
+#[cfg(feature = "mysql")]
 fn mysql_null(query: MySqlQuery<'_>, ty: FieldType) -> MySqlQuery<'_> {
     bind_typed_null!(query, ty)
 }
 
 /// MySQL keeps UUIDs as CHAR(36).
-#[cfg(feature = "uuid")]
+#[cfg(all(feature = "mysql", feature = "uuid"))]
 fn mysql_uuid<'q>(query: MySqlQuery<'q>, u: &uuid::Uuid) -> MySqlQuery<'q> {
     query.bind(u.hyphenated().to_string())
 }
 
 /// A UUID is CHAR(36); a DECIMAL comes as text either way, and is read as text so that its
 /// padding zeros need not fit a `rust_decimal`.
+#[cfg(feature = "mysql")]
 fn mysql_special(row: &sqlx::mysql::MySqlRow, index: usize, ty: FieldType) -> Result<Value> {
     let text = row.try_get_unchecked::<Option<String>, _>(index)?;
     text.map_or(Ok(Value::Null), |text| text_typed(index, ty, &text))
 }
 
+#[cfg(feature = "mysql")]
 typed_driver!(
     MySql,
     null: mysql_null,
@@ -305,10 +322,13 @@ typed_driver!(
     }
 );
 
+#[cfg(feature = "postgres")]
 type PgQuery<'q> = Query<'q, Postgres, <Postgres as Database>::Arguments<'q>>;
+#[cfg(feature = "mysql")]
 type MySqlQuery<'q> = Query<'q, MySql, <MySql as Database>::Arguments<'q>>;
 
 /// A date, UUID or decimal stored as text, as JSON.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
 fn text_typed(index: usize, ty: FieldType, text: &str) -> Result<Value> {
     let bad = || decode_err(index, format!("`{text}` is not {}", ty.describe()));
     match ty {
@@ -329,15 +349,18 @@ fn text_typed(index: usize, ty: FieldType, text: &str) -> Result<Value> {
 
 /// A null whose type PostgreSQL infers from where the parameter is used (type oid 0), for
 /// raw SQL; elsewhere any null.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct UntypedNull;
 
+#[cfg(feature = "postgres")]
 impl sqlx::Type<Postgres> for UntypedNull {
     fn type_info() -> sqlx::postgres::PgTypeInfo {
         sqlx::postgres::PgTypeInfo::with_oid(sqlx::postgres::types::Oid(0))
     }
 }
 
+#[cfg(feature = "postgres")]
 impl sqlx::Encode<'_, Postgres> for UntypedNull {
     fn encode_by_ref(
         &self,
@@ -347,12 +370,14 @@ impl sqlx::Encode<'_, Postgres> for UntypedNull {
     }
 }
 
+#[cfg(feature = "mysql")]
 impl sqlx::Type<MySql> for UntypedNull {
     fn type_info() -> sqlx::mysql::MySqlTypeInfo {
         <String as sqlx::Type<MySql>>::type_info()
     }
 }
 
+#[cfg(feature = "mysql")]
 impl sqlx::Encode<'_, MySql> for UntypedNull {
     fn encode_by_ref(
         &self,
@@ -390,8 +415,11 @@ fn rows_to_json<DB: Driver>(
 /// A connection taken from an instance's pool.
 #[derive(Debug)]
 pub(crate) enum Conn {
+    #[cfg(feature = "sqlite")]
     Sqlite(PoolConnection<Sqlite>),
+    #[cfg(feature = "postgres")]
     Postgres(PoolConnection<Postgres>),
+    #[cfg(feature = "mysql")]
     MySql(PoolConnection<MySql>),
 }
 
@@ -399,14 +427,17 @@ pub(crate) enum Conn {
 macro_rules! on_conn {
     ($conn:expr, $db:ident, $c:ident => $body:expr) => {
         match $conn {
+            #[cfg(feature = "sqlite")]
             $crate::db::exec::Conn::Sqlite($c) => {
                 type $db = ::sqlx::Sqlite;
                 $body
             }
+            #[cfg(feature = "postgres")]
             $crate::db::exec::Conn::Postgres($c) => {
                 type $db = ::sqlx::Postgres;
                 $body
             }
+            #[cfg(feature = "mysql")]
             $crate::db::exec::Conn::MySql($c) => {
                 type $db = ::sqlx::MySql;
                 $body

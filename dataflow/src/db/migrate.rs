@@ -12,14 +12,19 @@ use std::path::{Path, PathBuf};
 
 use sqlx::migrate::{MigrateError, Migrator};
 
+#[cfg(feature = "mysql")]
 use sqlx::mysql::MySqlConnectOptions;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnectOptions;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
 use crate::error::{Error, Result};
 
-use super::{exec, Pool, Store};
+#[cfg(feature = "sqlite")]
+use super::Pool;
+use super::{exec, Store};
 
 /// The migrations directory of an instance and whether they have run.
 #[derive(Debug)]
@@ -162,6 +167,7 @@ impl Migrations {
 /// `Migrator::run_direct` is `Migrator::run` on a connection; sqlx keeps it public for this
 /// case: `run` itself takes an `Acquire`, whose future the compiler cannot prove `Send`
 /// ("implementation of `Acquire` is not general enough").
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 macro_rules! run_in_transaction {
     ($conn:expr, $migrator:expr) => {
         async {
@@ -175,11 +181,18 @@ macro_rules! run_in_transaction {
 
 /// Connect options for a connection of its own, outside the pool.
 #[derive(Debug)]
+// One per store, made once: with SQLite alone the options dwarf the `Pool` variant, and
+// boxing them would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Direct {
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteConnectOptions),
+    #[cfg(feature = "postgres")]
     Postgres(PgConnectOptions),
+    #[cfg(feature = "mysql")]
     MySql(MySqlConnectOptions),
     /// An in-memory database: only the pool's connections reach it.
+    #[cfg(feature = "sqlite")]
     Pool,
 }
 
@@ -209,26 +222,32 @@ impl Store {
     ) -> exec::BoxFuture<'a, std::result::Result<(), sqlx::migrate::MigrateError>> {
         Box::pin(async move {
             match &self.direct {
+                #[cfg(feature = "sqlite")]
                 Direct::Sqlite(options) => {
                     let mut conn = options.connect().await?;
                     let done = run_in_transaction!(&mut conn, migrator).await;
                     let _ = conn.close().await;
                     done
                 }
+                #[cfg(feature = "postgres")]
                 Direct::Postgres(options) => {
                     let mut conn = options.connect().await?;
                     let done = run_in_transaction!(&mut conn, migrator).await;
                     let _ = conn.close().await;
                     done
                 }
+                #[cfg(feature = "mysql")]
                 Direct::MySql(options) => {
                     let mut conn = options.connect().await?;
                     let done = migrator.run_direct(&mut conn).await;
                     let _ = conn.close().await;
                     done
                 }
+                #[cfg(feature = "sqlite")]
                 Direct::Pool => {
-                    let Pool::Sqlite(pool) = &self.pool else {
+                    #[allow(irrefutable_let_patterns)] // with SQLite as the only backend
+                    let Pool::Sqlite(pool) = &self.pool
+                    else {
                         unreachable!("only an in-memory SQLite database has no direct connection")
                     };
                     let mut conn = pool.acquire().await?;
@@ -243,6 +262,7 @@ impl Store {
 fn error_line(sql: &str, err: &sqlx::Error) -> Option<usize> {
     let db = err.as_database_error()?;
     let line_of = |offset: usize| sql[..offset].matches('\n').count() + 1;
+    #[cfg(feature = "postgres")]
     if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
         if let Some(sqlx::postgres::PgErrorPosition::Original(chars)) = pg.position() {
             let offset = sql

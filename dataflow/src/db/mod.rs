@@ -13,11 +13,14 @@ pub(crate) mod value;
 use std::sync::Mutex;
 use std::time::Duration;
 
+#[cfg(feature = "mysql")]
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
 use sqlx::pool::PoolOptions;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgPool};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection};
+use sqlx::ConnectOptions;
 
 use crate::error::{Error, Result};
 
@@ -37,9 +40,13 @@ pub(crate) struct PoolSettings {
     pub(crate) transaction: bool,
 }
 
+/// The pool of each backend this build has (the features `sqlite`, `postgres`, `mysql`).
 enum Pool {
+    #[cfg(feature = "sqlite")]
     Sqlite(SqlitePool),
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
+    #[cfg(feature = "mysql")]
     MySql(MySqlPool),
 }
 
@@ -52,6 +59,7 @@ pub(crate) struct Store {
     backend: Backend,
     transaction: bool,
     /// In transaction mode on PostgreSQL: where DDL runs, outside the test's transaction.
+    #[cfg(feature = "postgres")]
     side: Option<PgConnectOptions>,
     pool: Pool,
     /// Where the database is (host and port, or file), for error messages.
@@ -118,6 +126,7 @@ fn pool_options<DB: sqlx::Database>(settings: &PoolSettings, default_max: u32) -
 
 /// In transaction mode, each new connection opens the outer transaction as it connects.
 /// (A macro, not a generic function: it is the same code for each concrete connection type.)
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 macro_rules! begin_on_connect {
     ($options:expr, $transaction:expr) => {
         if $transaction {
@@ -144,6 +153,7 @@ impl Store {
         let _engine = engine::handle().enter();
         let backend = target.backend();
         match target {
+            #[cfg(feature = "sqlite")]
             Target::SqliteMemory => {
                 // `sqlite::memory:` names a fresh shared-cache database each time it is parsed:
                 // private to this instance, shared by all of its connections.
@@ -159,6 +169,7 @@ impl Store {
                 Store {
                     backend,
                     transaction: settings.transaction,
+                    #[cfg(feature = "postgres")]
                     side: None,
                     pool: Pool::Sqlite(pool),
                     location: "sqlite::memory:".to_owned(),
@@ -168,6 +179,7 @@ impl Store {
                     direct: Direct::Pool,
                 }
             }
+            #[cfg(feature = "sqlite")]
             Target::SqliteFile(options, path) => {
                 let options = options
                     .create_if_missing(true)
@@ -181,6 +193,7 @@ impl Store {
                 Store {
                     backend,
                     transaction: settings.transaction,
+                    #[cfg(feature = "postgres")]
                     side: None,
                     pool: Pool::Sqlite(pool),
                     location: path.display().to_string(),
@@ -190,6 +203,7 @@ impl Store {
                     direct,
                 }
             }
+            #[cfg(feature = "postgres")]
             Target::Postgres(options) => {
                 let location = format!("{}:{}", options.get_host(), options.get_port());
                 let options: PgConnectOptions = options.disable_statement_logging();
@@ -210,6 +224,7 @@ impl Store {
                     direct,
                 }
             }
+            #[cfg(feature = "mysql")]
             Target::MySql(options) => {
                 let location = mysql_location(&options);
                 let options: MySqlConnectOptions = options.disable_statement_logging();
@@ -218,6 +233,7 @@ impl Store {
                 Store {
                     backend,
                     transaction: settings.transaction,
+                    #[cfg(feature = "postgres")]
                     side: None,
                     pool: Pool::MySql(pool),
                     location,
@@ -261,8 +277,11 @@ impl Store {
             return Ok(conn);
         }
         let conn = match &self.pool {
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => p.acquire().await.map(Conn::Sqlite),
+            #[cfg(feature = "postgres")]
             Pool::Postgres(p) => p.acquire().await.map(Conn::Postgres),
+            #[cfg(feature = "mysql")]
             Pool::MySql(p) => p.acquire().await.map(Conn::MySql),
         };
         conn.map_err(|e| self.connect_error(e))
@@ -291,11 +310,18 @@ impl Store {
     /// committed and shared (as test frameworks with a SQL sandbox migrate once) while the
     /// data stays in the transaction.
     pub(crate) async fn execute_ddl(&self, q: &SqlQuery) -> Result<()> {
-        let Some(options) = &self.side else {
-            let mut session = self.session().await?;
-            let done = session.execute(q).await;
-            return session.finish(done).await.map(drop);
-        };
+        #[cfg(feature = "postgres")]
+        if let Some(options) = &self.side {
+            return self.execute_ddl_aside(options, q).await;
+        }
+        let mut session = self.session().await?;
+        let done = session.execute(q).await;
+        session.finish(done).await.map(drop)
+    }
+
+    /// [`execute_ddl`](Self::execute_ddl) in transaction mode on PostgreSQL.
+    #[cfg(feature = "postgres")]
+    async fn execute_ddl_aside(&self, options: &PgConnectOptions, q: &SqlQuery) -> Result<()> {
         // The schema of the shared database is committed: once a statement has run there,
         // later instances of this process need not connect to run it again.
         static DONE: std::sync::OnceLock<Mutex<std::collections::HashSet<String>>> =
@@ -320,10 +346,11 @@ impl Store {
         Ok(())
     }
 
+    #[cfg(feature = "postgres")]
     async fn execute_side(&self, options: &PgConnectOptions, q: &SqlQuery) -> Result<()> {
         let mut conn = options.connect().await.map_err(|e| self.connect_error(e))?;
         let done = sqlx::Executor::execute(&mut conn, q.sql.as_str()).await;
-        let _ = conn.close().await;
+        let _ = sqlx::Connection::close(conn).await;
         match done {
             Ok(_) => Ok(()),
             // Two tests creating the same table at once: one wins, the other's
@@ -370,8 +397,11 @@ impl Store {
     /// Whether the pool has opened a connection (or is opening one).
     pub(crate) fn has_connected(&self) -> bool {
         let size = match &self.pool {
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => p.size(),
+            #[cfg(feature = "postgres")]
             Pool::Postgres(p) => p.size(),
+            #[cfg(feature = "mysql")]
             Pool::MySql(p) => p.size(),
         };
         size > 0
@@ -386,16 +416,22 @@ impl Store {
             stash.conn.take()
         };
         let pool = match &self.pool {
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => Pool::Sqlite(p.clone()),
+            #[cfg(feature = "postgres")]
             Pool::Postgres(p) => Pool::Postgres(p.clone()),
+            #[cfg(feature = "mysql")]
             Pool::MySql(p) => Pool::MySql(p.clone()),
         };
         async move {
             // Back to the pool first (this runs on the engine), or `close` would wait for it.
             drop(stashed);
             match pool {
+                #[cfg(feature = "sqlite")]
                 Pool::Sqlite(p) => p.close().await,
+                #[cfg(feature = "postgres")]
                 Pool::Postgres(p) => p.close().await,
+                #[cfg(feature = "mysql")]
                 Pool::MySql(p) => p.close().await,
             }
         }
@@ -422,6 +458,7 @@ impl Store {
     }
 }
 
+#[cfg(feature = "mysql")]
 fn mysql_location(options: &MySqlConnectOptions) -> String {
     match options.get_socket() {
         Some(socket) => socket.display().to_string(),
@@ -552,13 +589,17 @@ impl Drop for Session<'_> {
     }
 }
 
-#[cfg(test)]
+// The stash and the in-memory database are SQLite's; the location test is MySQL's.
+#[cfg(all(test, any(feature = "sqlite", feature = "mysql")))]
 mod tests {
+    #[cfg(feature = "sqlite")]
     use std::sync::Arc;
+    #[cfg(feature = "sqlite")]
     use std::time::Duration;
 
     use super::*;
 
+    #[cfg(feature = "sqlite")]
     fn memory_store() -> Store {
         let settings = PoolSettings {
             max_connections: None,
@@ -568,6 +609,7 @@ mod tests {
         Store::open(url::parse("sqlite::memory:").unwrap(), &settings, None)
     }
 
+    #[cfg(feature = "mysql")]
     #[test]
     fn a_mysql_location_is_its_host_and_port_or_its_socket() {
         use std::str::FromStr;
@@ -582,6 +624,7 @@ mod tests {
     }
 
     /// A test's own statement (SQL text the builder would not take, as `raw.rs` does).
+    #[cfg(feature = "sqlite")]
     fn sql(text: &str) -> SqlQuery {
         SqlQuery {
             sql: text.to_owned(),
@@ -589,13 +632,16 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "sqlite")]
     fn pool_size(store: &Store) -> u32 {
         match &store.pool {
             Pool::Sqlite(p) => p.size(),
+            #[allow(unreachable_patterns)]
             _ => unreachable!("a SQLite store"),
         }
     }
 
+    #[cfg(feature = "sqlite")]
     #[test]
     fn sessions_one_after_another_share_one_connection() {
         let store = Arc::new(memory_store());
@@ -625,6 +671,7 @@ mod tests {
         assert!(after.is_err(), "a session after close: {after:?}");
     }
 
+    #[cfg(feature = "sqlite")]
     #[test]
     fn an_in_memory_database_outlives_a_session_dropped_inside_its_transaction() {
         let store = Arc::new(memory_store());

@@ -28,6 +28,7 @@ impl Conn {
         Box::pin(async move {
             let fail = |e| sql_error(sql, e);
             if params.is_empty() {
+                #[cfg(feature = "sqlite")]
                 if matches!(self, Conn::Sqlite(_)) {
                     // SQLite binds NULL to a placeholder left without a value: count them.
                     self.bound(sql, params).await?;
@@ -128,6 +129,7 @@ trait RawRow: Driver {
     fn raw_json(row: &Self::Row, index: usize, type_name: &str) -> Result<Option<Value>>;
 }
 
+#[cfg(feature = "sqlite")]
 impl RawRow for sqlx::Sqlite {
     /// SQLite values carry their own storage class; a column declared BOOLEAN gives
     /// booleans.
@@ -147,6 +149,7 @@ impl RawRow for sqlx::Sqlite {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl RawRow for sqlx::Postgres {
     fn raw_json(row: &Self::Row, index: usize, type_name: &str) -> Result<Option<Value>> {
         if row.try_get_raw(index)?.is_null() || type_name == "VOID" {
@@ -165,6 +168,7 @@ impl RawRow for sqlx::Postgres {
     }
 }
 
+#[cfg(feature = "mysql")]
 impl RawRow for sqlx::MySql {
     /// Integers of any width decode as `i64` (`u64` unsigned); the rest by type name.
     fn raw_json(row: &Self::Row, index: usize, type_name: &str) -> Result<Option<Value>> {

@@ -1,10 +1,14 @@
 //! Database URLs: which backend, and the connect options for it.
 
+#[cfg(feature = "sqlite")]
 use std::path::PathBuf;
 use std::str::FromStr;
 
+#[cfg(feature = "mysql")]
 use sqlx::mysql::MySqlConnectOptions;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnectOptions;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnectOptions;
 
 use crate::error::{Error, Result};
@@ -43,31 +47,71 @@ impl Backend {
             None
         }
     }
+
+    /// The crate feature that compiles this backend's driver: `"sqlite"`, `"postgres"` or
+    /// `"mysql"`.
+    ///
+    /// ```
+    /// use dataflow::Backend;
+    /// assert_eq!(Backend::MySql.feature(), "mysql");
+    /// ```
+    pub fn feature(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::MySql => "mysql",
+        }
+    }
+
+    /// Whether this build of the crate has the backend's driver (its
+    /// [feature](Self::feature) is on).
+    ///
+    /// ```
+    /// use dataflow::Backend;
+    /// assert_eq!(Backend::Postgres.is_enabled(), cfg!(feature = "postgres"));
+    /// ```
+    pub fn is_enabled(self) -> bool {
+        match self {
+            Backend::Sqlite => cfg!(feature = "sqlite"),
+            Backend::Postgres => cfg!(feature = "postgres"),
+            Backend::MySql => cfg!(feature = "mysql"),
+        }
+    }
 }
 
-/// What a URL resolved to.
+/// What a URL resolved to: only the backends this build has.
 #[derive(Debug, Clone)]
 pub(crate) enum Target {
     /// A private in-memory SQLite database.
+    #[cfg(feature = "sqlite")]
     SqliteMemory,
     /// A SQLite file.
+    #[cfg(feature = "sqlite")]
     SqliteFile(Box<SqliteConnectOptions>, PathBuf),
     /// A PostgreSQL server.
+    #[cfg(feature = "postgres")]
     Postgres(Box<PgConnectOptions>),
     /// A MySQL or MariaDB server.
+    #[cfg(feature = "mysql")]
     MySql(Box<MySqlConnectOptions>),
 }
 
 impl Target {
     /// Whether this is a private in-memory SQLite database.
     pub(crate) fn is_memory(&self) -> bool {
-        matches!(self, Target::SqliteMemory)
+        #[cfg(feature = "sqlite")]
+        return matches!(self, Target::SqliteMemory);
+        #[cfg(not(feature = "sqlite"))]
+        false
     }
 
     pub(crate) fn backend(&self) -> Backend {
         match self {
+            #[cfg(feature = "sqlite")]
             Target::SqliteMemory | Target::SqliteFile(..) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
             Target::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
             Target::MySql(_) => Backend::MySql,
         }
     }
@@ -90,14 +134,25 @@ pub(crate) fn parse(url: &str) -> Result<Target> {
     if trimmed.is_empty() {
         return Err(invalid("the URL is empty".to_owned()));
     }
-    match Backend::of_url(trimmed) {
-        Some(Backend::Sqlite) => parse_sqlite(trimmed).map_err(invalid),
-        Some(Backend::Postgres) => {
+    let Some(backend) = Backend::of_url(trimmed) else {
+        return Err(invalid(
+            "unsupported scheme; expected sqlite::memory:, :memory:, sqlite://path, \
+             sqlite:///abs/path, a path ending in .db, postgres://, postgresql://, mysql:// \
+             or mariadb://"
+                .to_owned(),
+        ));
+    };
+    match backend {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite => parse_sqlite(trimmed).map_err(invalid),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => {
             let options =
                 PgConnectOptions::from_str(trimmed).map_err(|e| invalid(e.to_string()))?;
             Ok(Target::Postgres(Box::new(options)))
         }
-        Some(Backend::MySql) => {
+        #[cfg(feature = "mysql")]
+        Backend::MySql => {
             let url = match trimmed.strip_prefix("mariadb://") {
                 Some(rest) => format!("mysql://{rest}"),
                 None => trimmed.to_owned(),
@@ -106,15 +161,17 @@ pub(crate) fn parse(url: &str) -> Result<Target> {
                 MySqlConnectOptions::from_str(&url).map_err(|e| invalid(e.to_string()))?;
             Ok(Target::MySql(Box::new(options)))
         }
-        None => Err(invalid(
-            "unsupported scheme; expected sqlite::memory:, :memory:, sqlite://path, \
-             sqlite:///abs/path, a path ending in .db, postgres://, postgresql://, mysql:// \
-             or mariadb://"
-                .to_owned(),
-        )),
+        // A backend whose feature is off (with all three on, no backend gets here).
+        #[allow(unreachable_patterns)]
+        backend => Err(Error::BackendNotEnabled {
+            url: redact(url),
+            backend,
+            feature: backend.feature(),
+        }),
     }
 }
 
+#[cfg(feature = "sqlite")]
 fn parse_sqlite(url: &str) -> std::result::Result<Target, String> {
     if url == ":memory:" || url == "sqlite::memory:" || url == "sqlite://:memory:" {
         return Ok(Target::SqliteMemory);
@@ -205,10 +262,46 @@ mod tests {
             ("mysql://root@localhost/test", Backend::MySql),
             ("mariadb://root@localhost/test", Backend::MySql),
         ] {
-            assert_eq!(parse(url).unwrap().backend(), backend, "{url}");
+            match parse(url) {
+                Ok(target) => assert_eq!(target.backend(), backend, "{url}"),
+                Err(Error::BackendNotEnabled {
+                    backend: off,
+                    feature,
+                    ..
+                }) => {
+                    assert!(!backend.is_enabled(), "{url}");
+                    assert_eq!((off, feature), (backend, backend.feature()), "{url}");
+                }
+                Err(e) => panic!("{url}: {e}"),
+            }
         }
     }
 
+    #[test]
+    fn a_url_of_a_backend_left_out_is_an_error_naming_its_feature() {
+        for (url, backend) in [
+            ("sqlite::memory:", Backend::Sqlite),
+            ("postgres://u:secret@localhost/db", Backend::Postgres),
+            ("mariadb://u:secret@localhost/db", Backend::MySql),
+        ] {
+            if backend.is_enabled() {
+                continue;
+            }
+            let err = parse(url).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                matches!(err, Error::BackendNotEnabled { backend: b, .. } if b == backend),
+                "{message}"
+            );
+            assert!(
+                message.contains(&format!("features = [\"{}\"]", backend.feature())),
+                "{message}"
+            );
+            assert!(!message.contains("secret"), "{message}");
+        }
+    }
+
+    #[cfg(feature = "sqlite")]
     #[test]
     fn sqlite_paths_keep_their_absolute_form() {
         match parse("sqlite:///tmp/x/app.db").unwrap() {
@@ -237,11 +330,18 @@ mod tests {
             "postgres://u:secret@[bad",
         ] {
             let err = parse(url).unwrap_err();
-            assert!(matches!(err, Error::InvalidUrl { .. }), "{url}: {err}");
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidUrl { .. } | Error::BackendNotEnabled { .. }
+                ),
+                "{url}: {err}"
+            );
             assert!(!err.to_string().contains("secret"), "{err}");
         }
     }
 
+    #[cfg(feature = "sqlite")]
     #[test]
     fn a_mistyped_memory_url_names_the_right_form() {
         let err = parse("sqlite::memroy:").unwrap_err().to_string();
