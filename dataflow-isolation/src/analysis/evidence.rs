@@ -12,7 +12,8 @@ use crate::runner::RunResult;
 pub(crate) struct Evidence {
     /// The suite as `cargo test` runs it.
     pub plain: RunResult,
-    /// A run of no test: what the binary leaves behind by itself.
+    /// A run of no test: what the binary leaves behind by itself. Made only when every
+    /// run alone left something ([`Evidence::needs_baseline`]); `None`: nothing.
     pub baseline: Option<RunResult>,
     /// Each test alone.
     pub solo: BTreeMap<String, RunResult>,
@@ -36,6 +37,15 @@ impl Evidence {
             .chain(self.solo.values())
             .chain(&self.orders)
             .any(|run| run.segments.iter().any(|s| s.trace.traced))
+    }
+
+    /// Whether a run of no test must say what the binary leaves behind by itself. Not when
+    /// a test, run alone, left nothing: what the binary leaves by itself (an entry its
+    /// start-up registers, a file it writes) it leaves in every run, so that one would
+    /// have shown it. (Unless that test removed it: then the test cleans up after the
+    /// binary, and leaks nothing either.)
+    pub(crate) fn needs_baseline(&self) -> bool {
+        !self.solo.is_empty() && !self.solo.values().any(RunResult::left_nothing)
     }
 
     /// How `test` ended alone (a run that never got to it counts as a crash).

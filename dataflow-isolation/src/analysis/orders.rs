@@ -20,22 +20,97 @@ fn candidates(tests: usize) -> u64 {
     (8_000_000 / pairs).clamp(64, 4096)
 }
 
-/// The shuffle seed for the reverse run of a binary whose sorted test list is `listed`,
-/// `leaving` being the tests that left state behind alone. Deterministic in its inputs.
-pub(crate) fn reverse_seed(listed: &[String], leaving: &HashSet<String>, base: u64) -> u64 {
-    let names: Vec<&str> = listed.iter().map(String::as_str).collect();
-    let leaves: Vec<bool> = names.iter().map(|n| leaving.contains(*n)).collect();
-    let n = names.len() as u64;
-    let mut best = (0u64, base);
-    for k in 0..candidates(names.len()) {
-        let seed = base.wrapping_add(100_000 + k);
-        let order = libtest::shuffled_order(&names, seed);
-        let score = inversions(&order) + n * leavers_first(&order, &leaves);
-        if k == 0 || score > best.0 {
-            best = (score, seed);
+/// Seeds tried, after the rounds' own, for a round whose seed repeats an order.
+const SPARE_SEEDS: u64 = 256;
+
+/// The one-at-a-time orders of a binary's suite, each run only once: a second run in an
+/// order already run (a shuffle that comes out as the forward order, say, as it often
+/// does for two or three tests) tells nothing new, so it is not made. Deterministic in
+/// its inputs, so every shard of a check chooses the same orders.
+pub(crate) struct Orders<'a> {
+    names: Vec<&'a str>,
+    /// Whether each listed test runs (ignored ones are listed and skipped).
+    runs: Vec<bool>,
+    shuffler: libtest::Shuffler,
+    /// The orders chosen so far, as the running tests' indices into `names`.
+    seen: HashSet<Vec<usize>>,
+}
+
+impl<'a> Orders<'a> {
+    /// The orders of `tests` (the tests that run) within `listed` (the sorted list libtest
+    /// shuffles); the forward order counts as chosen.
+    pub(crate) fn new(listed: &'a [String], tests: &[String]) -> Orders<'a> {
+        let names: Vec<&str> = listed.iter().map(String::as_str).collect();
+        let runs: Vec<bool> = names.iter().map(|n| tests.iter().any(|t| t == n)).collect();
+        let forward: Vec<usize> = (0..names.len()).filter(|i| runs[*i]).collect();
+        let shuffler = libtest::Shuffler::new(&names);
+        Orders {
+            names,
+            runs,
+            shuffler,
+            seen: [forward].into(),
         }
     }
-    best.1
+
+    /// Whether the forward run is worth making: with one test, it is that test's run
+    /// alone over again.
+    pub(crate) fn forward(&self) -> bool {
+        self.runs.iter().filter(|r| **r).count() > 1
+    }
+
+    fn order(&self, seed: u64) -> Vec<usize> {
+        running(&self.shuffler.order(seed), &self.runs)
+    }
+
+    /// The shuffles of `rounds` rounds from `base` on: round `r` is seed `base + r`, unless
+    /// that order was chosen already; then the first seed after the rounds' that gives a
+    /// new order. A round no seed makes new is dropped (two tests have two orders).
+    pub(crate) fn rounds(&mut self, base: u64, rounds: u32) -> Vec<u64> {
+        let mut seeds = Vec::new();
+        if !self.forward() {
+            return seeds;
+        }
+        let mut spare = base.wrapping_add(u64::from(rounds));
+        let spare_end = spare.wrapping_add(SPARE_SEEDS);
+        for round in 0..rounds {
+            let mut seed = base.wrapping_add(u64::from(round));
+            while self.seen.contains(&self.order(seed)) && spare != spare_end {
+                seed = spare;
+                spare = spare.wrapping_add(1);
+            }
+            if self.seen.insert(self.order(seed)) {
+                seeds.push(seed);
+            }
+        }
+        seeds
+    }
+
+    /// The shuffle seed for the reverse run, `leaving` being the tests that left state
+    /// behind alone: the seed, among a few thousand, whose order runs those tests before
+    /// the others and otherwise turns round the most pairs of the name order, among the
+    /// orders not chosen yet. `None` when every order tried was.
+    pub(crate) fn reverse(&mut self, leaving: &HashSet<String>, base: u64) -> Option<u64> {
+        if !self.forward() {
+            return None;
+        }
+        let leaves: Vec<bool> = self.names.iter().map(|n| leaving.contains(*n)).collect();
+        let n = self.names.len() as u64;
+        let mut best: Option<(u64, u64)> = None;
+        for k in 0..candidates(self.names.len()) {
+            let seed = base.wrapping_add(100_000 + k);
+            let order = self.shuffler.order(seed);
+            if self.seen.contains(&running(&order, &self.runs)) {
+                continue;
+            }
+            let score = inversions(&order) + n * leavers_first(&order, &leaves);
+            if best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, seed));
+            }
+        }
+        let (_, seed) = best?;
+        self.seen.insert(self.order(seed));
+        Some(seed)
+    }
 }
 
 /// Pairs that `order` runs the other way round from name order.
@@ -227,8 +302,9 @@ mod tests {
     fn the_reverse_run_puts_what_leaves_state_first() {
         let listed: Vec<String> = (0..12).map(|i| format!("t{i:02}")).collect();
         let leaving: HashSet<String> = ["t09".to_owned(), "t11".to_owned()].into();
-        let seed = reverse_seed(&listed, &leaving, 7);
-        assert_eq!(seed, reverse_seed(&listed, &leaving, 7), "deterministic");
+        let reverse = |listed| Orders::new(listed, listed).reverse(&leaving, 7).unwrap();
+        let seed = reverse(&listed);
+        assert_eq!(seed, reverse(&listed), "deterministic");
         let names: Vec<&str> = listed.iter().map(String::as_str).collect();
         let order = libtest::shuffled_order(&names, seed);
         let first_two: HashSet<usize> = order[..2].iter().copied().collect();
