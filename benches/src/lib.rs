@@ -29,6 +29,7 @@
 pub mod bulk;
 pub mod chain;
 pub mod harness;
+pub mod isolation;
 pub mod life;
 pub mod memory;
 pub mod models;

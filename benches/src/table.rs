@@ -9,13 +9,14 @@ use crate::harness::{compare, measure, Comparison, Plan};
 use crate::memory::{Cycle, Growth};
 use crate::postgres::{Mode, PostgresIsolation, POSTGRES_ENV};
 use crate::report::{format_duration, Quantity, Row, Target};
-use crate::{bulk, chain, life, registry, schema, suites};
+use crate::{bulk, chain, isolation, life, registry, schema, suites};
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Only the groups of metrics whose name contains this text (`life`, `schema`,
-    /// `postgres`, `bulk`, `chain`, `cleanup`, `lookup`, `suite`, `memory`).
+    /// `postgres`, `bulk`, `chain`, `cleanup`, `lookup`, `suite`, `iso_planted`, `iso_self`,
+    /// `memory`).
     pub filter: Option<String>,
     /// Skip the two 1,000-test suites (and their release build).
     pub no_suites: bool,
@@ -220,6 +221,8 @@ pub fn run(options: &Options, exe: &Path) -> Vec<Row> {
     if !options.no_suites && options.wants("suite") {
         rows.extend(suite_rows(exe));
     }
+
+    rows.extend(isolation::rows(|group| options.wants(group)));
 
     section("memory", &mut rows, &mut || {
         let mut out = Vec::new();

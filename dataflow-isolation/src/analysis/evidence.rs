@@ -132,3 +132,54 @@ pub(crate) fn leaving_state(evidence: &Evidence) -> HashSet<String> {
         .cloned()
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::Ran;
+    use crate::runner::{Order, Purpose, Segment, Selection};
+
+    /// A finished run of `test` alone that left `files` in its temporary directory.
+    fn alone(test: &str, files: &[&str]) -> RunResult {
+        RunResult {
+            binary: 0,
+            selection: Selection::Exact(vec![test.to_owned()]),
+            order: Order::Forward,
+            purpose: Purpose::Solo,
+            segments: vec![Segment {
+                ran: Ran {
+                    started: vec![test.to_owned()],
+                    outcomes: vec![(test.to_owned(), Outcome::Passed)],
+                    finished: true,
+                    timed_out: None,
+                    status: "exit status: 0".into(),
+                    success: true,
+                    stderr_tail: String::new(),
+                    stdout: Vec::new(),
+                    pid: 1,
+                },
+                trace: Default::default(),
+            }],
+            files_left: files.iter().map(|f| (*f).to_owned()).collect(),
+            databases_left: Vec::new(),
+            duration: std::time::Duration::ZERO,
+            command: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_run_of_no_test_is_needed_only_when_every_test_alone_left_something() {
+        let mut e = Evidence::new(alone("plain", &[]));
+        assert!(!e.needs_baseline(), "no run alone: nothing to compare");
+        e.solo.insert("a".into(), alone("a", &["a.txt"]));
+        e.solo.insert("b".into(), alone("b", &["b.txt"]));
+        assert!(
+            e.needs_baseline(),
+            "each left a file: the binary's, or theirs?"
+        );
+        e.solo.insert("c".into(), alone("c", &[]));
+        assert!(!e.needs_baseline(), "c left nothing: so does the binary");
+        assert_eq!(e.left_by("a").files, ["a.txt"]);
+        assert!(e.left_by("c").is_empty());
+    }
+}

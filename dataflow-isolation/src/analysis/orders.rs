@@ -311,6 +311,64 @@ mod tests {
         assert_eq!(first_two, [9, 11].into());
     }
 
+    /// The order of the tests that run, as libtest runs them with `seed`.
+    fn order_of(listed: &[String], tests: &[String], seed: u64) -> Vec<String> {
+        let names: Vec<&str> = listed.iter().map(String::as_str).collect();
+        libtest::shuffled_order(&names, seed)
+            .into_iter()
+            .map(|i| listed[i].clone())
+            .filter(|t| tests.contains(t))
+            .collect()
+    }
+
+    #[test]
+    fn no_order_is_run_twice_and_one_test_has_no_orders() {
+        let names = |n: usize| -> Vec<String> { (0..n).map(|i| format!("t{i}")).collect() };
+        let one = names(1);
+        let mut orders = Orders::new(&one, &one);
+        assert!(!orders.forward(), "one test's order is its run alone");
+        assert!(orders.rounds(11, 3).is_empty());
+        assert_eq!(orders.reverse(&HashSet::new(), 11), None);
+
+        // Two tests have two orders: forward, then one shuffle that turns them round.
+        let two = names(2);
+        let mut orders = Orders::new(&two, &two);
+        assert!(orders.forward());
+        let seeds = orders.rounds(11, 3);
+        assert_eq!(seeds.len(), 1, "{seeds:?}");
+        assert_eq!(order_of(&two, &two, seeds[0]), ["t1", "t0"]);
+        assert_eq!(
+            orders.reverse(&HashSet::new(), 11),
+            None,
+            "nothing left to run"
+        );
+
+        // Ignored tests are listed and do not count: three listed, two run.
+        let listed = names(3);
+        let running = vec!["t0".to_owned(), "t2".to_owned()];
+        let seeds = Orders::new(&listed, &running).rounds(5, 4);
+        assert_eq!(seeds.len(), 1, "{seeds:?}");
+        assert_eq!(order_of(&listed, &running, seeds[0]), ["t2", "t0"]);
+
+        // Three tests have six orders: forward, three rounds and reverse are five of them.
+        let three = names(3);
+        let mut orders = Orders::new(&three, &three);
+        let mut seen: Vec<Vec<String>> = vec![three.clone()];
+        for seed in orders.rounds(0, 3) {
+            seen.push(order_of(&three, &three, seed));
+        }
+        let reverse = orders
+            .reverse(&HashSet::new(), 0)
+            .expect("a sixth order is left");
+        seen.push(order_of(&three, &three, reverse));
+        let distinct: HashSet<&Vec<String>> = seen.iter().collect();
+        assert_eq!((seen.len(), distinct.len()), (5, 5), "{seen:?}");
+
+        // Many tests: the rounds keep their seeds, as before.
+        let many = names(15);
+        assert_eq!(Orders::new(&many, &many).rounds(11, 3), [11, 12, 13]);
+    }
+
     /// The orders a schedule's processes run, as libtest would run them.
     fn predicted(listed: &[String], schedule: &[PairsRun]) -> Vec<Vec<String>> {
         schedule
