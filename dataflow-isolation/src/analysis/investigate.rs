@@ -10,9 +10,11 @@
 //! 3. Every flipped run must be explained by a test that ran before it there: the tests
 //!    right before it are probed first (a pair run each), then a bisection over that
 //!    run's tests keeps the half that flips it, and a pair run confirms the last one.
-//! 4. One run of every other candidate, then it, says whether more tests do the same
-//!    (unless an order already ran just those before it and it did not flip); if so,
-//!    each is probed on its own, so the report can say how many there are.
+//! 4. One run of every other candidate, then it, says whether more tests do the same;
+//!    if so, each is probed on its own, so the report can say how many there are. An
+//!    order that ran every other candidate and none of the culprits or cleaners found
+//!    before it, and did not flip it, is that run already (with at most a few more
+//!    tests before it): it says "no" without a run of its own.
 //!
 //! "No single test explains it" is said only after these probes, with their number.
 
