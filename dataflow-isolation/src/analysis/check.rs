@@ -253,8 +253,8 @@ pub(crate) fn find_tests(
 /// Every test alone and each suite forward, then the shuffles, each order once (see
 /// [`Orders`]); then, for a binary whose every run alone left something, a run of no test
 /// to tell what the binary leaves by itself. Runs with and without the shuffle's
-/// `RUSTC_BOOTSTRAP` are kept apart: a test that runs cargo itself rebuilds whenever the
-/// variable comes or goes.
+/// `RUSTC_BOOTSTRAP` are kept apart, as the first check with a test that runs cargo
+/// itself builds once more for the shuffles (see `Runner::spawn`).
 fn run_alone_and_in_order(
     runner: &Runner<'_>,
     seed: u64,

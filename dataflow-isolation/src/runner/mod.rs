@@ -279,6 +279,14 @@ impl<'a> Runner<'a> {
         // `cargo test` makes it, in the same environment.
         if let Order::Seeded(_) = order {
             env.push(("RUSTC_BOOTSTRAP".into(), libtest::BOOTSTRAP_VALUE.into()));
+            // A test that runs cargo itself (trybuild, say) would build with the variable
+            // in the user's target directory, where cargo rebuilds everything whenever
+            // the variable comes or goes: in every check, and again at the next
+            // `cargo test`. It builds in a directory of the check's own instead, which
+            // stays built from one check to the next.
+            if let Some(dir) = shuffled_target_dir(&binary.exe) {
+                env.push(("CARGO_TARGET_DIR".into(), dir.into_os_string()));
+            }
         }
         env.push((CHECK_ENV.into(), OsString::from("1")));
         let mut env_remove = vec![
@@ -328,4 +336,11 @@ impl<'a> Runner<'a> {
             *state = Some(true);
         }
     }
+}
+
+/// Where cargo builds for a test that runs it in a shuffled run: `isolation-check-shuffled`
+/// in the profile's directory of the test binary (`target/debug/deps/t-1a2b` ->
+/// `target/debug/isolation-check-shuffled`).
+fn shuffled_target_dir(exe: &Path) -> Option<PathBuf> {
+    Some(exe.parent()?.parent()?.join("isolation-check-shuffled"))
 }
