@@ -344,3 +344,18 @@ impl<'a> Runner<'a> {
 fn shuffled_target_dir(exe: &Path) -> Option<PathBuf> {
     Some(exe.parent()?.parent()?.join("isolation-check-shuffled"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shuffled_run_gives_cargo_a_target_directory_of_the_checks_own() {
+        let exe = Path::new("/w/target/debug/deps/suite-1a2b");
+        assert_eq!(
+            shuffled_target_dir(exe).unwrap(),
+            Path::new("/w/target/debug/isolation-check-shuffled")
+        );
+        assert_eq!(shuffled_target_dir(Path::new("suite")), None);
+    }
+}
