@@ -30,6 +30,7 @@ pub mod build;
 pub mod bulk;
 pub mod chain;
 pub mod harness;
+pub mod isolation;
 pub mod life;
 pub mod memory;
 pub mod models;

@@ -19,6 +19,8 @@ pub enum Quantity {
     Bytes(u64),
     /// A percentage.
     Percent(f64),
+    /// A number of things (test-binary runs, say).
+    Count(u64),
 }
 
 impl Quantity {
@@ -29,16 +31,18 @@ impl Quantity {
             Quantity::Rate(r) => r,
             Quantity::Bytes(b) => b as f64,
             Quantity::Percent(p) => p,
+            Quantity::Count(n) => n as f64,
         }
     }
 
-    /// `"ns"`, `"per_s"`, `"bytes"` or `"percent"`.
+    /// `"ns"`, `"per_s"`, `"bytes"`, `"percent"` or `"count"`.
     pub fn unit(self) -> &'static str {
         match self {
             Quantity::Time(_) => "ns",
             Quantity::Rate(_) => "per_s",
             Quantity::Bytes(_) => "bytes",
             Quantity::Percent(_) => "percent",
+            Quantity::Count(_) => "count",
         }
     }
 }
@@ -52,6 +56,7 @@ impl std::fmt::Display for Quantity {
             Quantity::Rate(r) => write!(f, "{r:.1} /s"),
             Quantity::Bytes(b) => write!(f, "{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
             Quantity::Percent(p) => write!(f, "{p:+.2}%"),
+            Quantity::Count(n) => write!(f, "{n}"),
         }
     }
 }

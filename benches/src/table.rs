@@ -9,13 +9,14 @@ use crate::harness::{compare, measure, Comparison, Plan};
 use crate::memory::{Cycle, Growth};
 use crate::postgres::{Mode, PostgresIsolation, POSTGRES_ENV};
 use crate::report::{format_duration, Quantity, Row, Target};
-use crate::{build, bulk, chain, life, registry, schema, suites};
+use crate::{build, bulk, chain, isolation, life, registry, schema, suites};
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Only the groups of metrics whose name contains this text (`life`, `schema`,
-    /// `postgres`, `mysql`, `bulk`, `chain`, `cleanup`, `lookup`, `suite`, `memory`, `build`).
+    /// `postgres`, `mysql`, `bulk`, `chain`, `cleanup`, `lookup`, `suite`, `iso_planted`,
+    /// `iso_self`, `memory`, `build`).
     pub filter: Option<String>,
     /// Skip the two 1,000-test suites (and their release build) and the cold builds.
     pub no_suites: bool,
@@ -227,6 +228,8 @@ pub fn run(options: &Options, exe: &Path) -> Vec<Row> {
     if !options.no_suites {
         section("build", &mut rows, &mut || build_rows(2));
     }
+
+    rows.extend(isolation::rows(|group| options.wants(group)));
 
     section("memory", &mut rows, &mut || {
         let mut out = Vec::new();

@@ -45,11 +45,13 @@
 //! For every test binary of the selected packages (`cargo test --no-run`):
 //!
 //! 1. the suite once as `cargo test` runs it (threads in parallel): the time to beat;
-//! 2. every test alone, in a process of its own;
-//! 3. the suite in one process, one test at a time, in several orders: forward (libtest's
-//!    name order), `--rounds` seeded shuffles (libtest's `--shuffle-seed`), a *reverse*
-//!    order chosen among shuffles to run first the tests that left state behind when run
-//!    alone (libtest has no reverse order), and with `--pairs` a schedule that puts every
+//! 2. every test alone, in a process of its own; a run of no test only when every test
+//!    alone left something (else what the binary leaves by itself is nothing);
+//! 3. the suite in one process, one test at a time, in several orders, none twice (a
+//!    binary of one test has none but its run alone): forward (libtest's name order),
+//!    `--rounds` seeded shuffles (libtest's `--shuffle-seed`), a *reverse* order chosen
+//!    among shuffles to run first the tests that left state behind when run alone
+//!    (libtest has no reverse order), and with `--pairs` a schedule that puts every
 //!    ordered pair of tests next to each other;
 //! 4. only where a test changed outcome: a pair run per trace suspect, else pair runs of
 //!    the tests that ran right before it and a bisection over the rest, one run that says
@@ -61,7 +63,10 @@
 //! entry another test registered, and what was left at the end. Runs are made the way
 //! `cargo test` makes them (same working directory, `CARGO_*` variables, default output);
 //! only the shuffled ones add libtest's unstable `--shuffle-seed`, with `RUSTC_BOOTSTRAP`
-//! set for the test binary alone. Up to `--jobs` runs go at once; a run claims its tests
+//! set for the test binary alone, and `CARGO_TARGET_DIR` set to a directory of the
+//! check's own (`<target>/<profile>/isolation-check-shuffled`) for the cargo a test may
+//! run (trybuild), which would rebuild everything in the user's when the variable comes
+//! or goes. Up to `--jobs` runs go at once; a run claims its tests
 //! first, so no test ever runs in two processes at once. `--partition k/n` makes one
 //! share of the runs on each of n machines, and `--merge` explains them together.
 //!

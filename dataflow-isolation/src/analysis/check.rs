@@ -7,6 +7,7 @@ use super::classify;
 use super::evidence::{leaving_state, Evidence};
 use super::findings::{BinaryReport, OrderRun, Report, Timing};
 use super::orders;
+use super::orders::Orders;
 use super::shard;
 use crate::process::discover::{self, Binary};
 use crate::runner::pool::parallel;
@@ -39,8 +40,15 @@ pub fn run(options: &Options) -> Result<Report, Error> {
     let databases = databases(&mut notes);
     let check_started = Instant::now();
     let runner = Runner::new(options, &binaries, databases, &progress)?;
-    let tests: usize = binaries.iter().map(|b| b.tests.len()).sum();
-    progress.start_runs(binaries.len() * (4 + options.rounds as usize) + tests);
+    let planned: usize = binaries
+        .iter()
+        .map(|b| match b.tests.len() {
+            // A single test's orders are its run alone (see `Orders::forward`).
+            1 => 2,
+            n => n + 3 + options.rounds as usize,
+        })
+        .sum();
+    progress.start_runs(planned);
     let evidence = gather(&runner, seed, options.partition)?;
     let facts = Facts {
         seed,
@@ -118,8 +126,9 @@ pub(crate) fn gather(
         let plain = runner.execute(&Request::suite(index, Order::Parallel, Purpose::Plain))?;
         evidence.push(Evidence::new(plain));
     }
-    // 2. Every test alone, a run of no test (what the binary itself leaves behind), and
-    //    the suites forward and shuffled; then reverse, which needs to know who leaves state.
+    // 2. Every test alone and the suites forward and shuffled, a run of no test where the
+    //    runs alone do not show what the binary itself leaves behind; then reverse, which
+    //    needs to know who leaves state.
     runner
         .progress()
         .phase("running every test alone and each suite in order");
@@ -241,9 +250,11 @@ pub(crate) fn find_tests(
     Ok((binaries, built.duration.as_secs_f64()))
 }
 
-/// Every test alone, a run of no test, and each suite forward; then the shuffles. Runs
-/// with and without the shuffle's `RUSTC_BOOTSTRAP` are kept apart: a test that runs cargo
-/// itself rebuilds whenever the variable comes or goes.
+/// Every test alone and each suite forward, then the shuffles, each order once (see
+/// [`Orders`]); then, for a binary whose every run alone left something, a run of no test
+/// to tell what the binary leaves by itself. Runs with and without the shuffle's
+/// `RUSTC_BOOTSTRAP` are kept apart, as the first check with a test that runs cargo
+/// itself builds once more for the shuffles (see `Runner::spawn`).
 fn run_alone_and_in_order(
     runner: &Runner<'_>,
     seed: u64,
@@ -253,23 +264,17 @@ fn run_alone_and_in_order(
     let mut plain = Vec::new();
     let mut shuffled = Vec::new();
     for (index, binary) in runner.binaries.iter().enumerate() {
-        plain.push(Request::exact(
-            index,
-            vec![],
-            Order::Forward,
-            Purpose::Baseline,
-        ));
         for test in binary.tests.iter().filter(|_| share.mine()) {
             let alone = Request::exact(index, vec![test.clone()], Order::Forward, Purpose::Solo);
             plain.push(alone);
         }
-        if share.mine() {
+        let mut orders = Orders::new(&binary.listed, &binary.tests);
+        if orders.forward() && share.mine() {
             plain.push(Request::suite(index, Order::Forward, Purpose::Order));
         }
-        for round in 0..runner.options.rounds {
-            let order = Order::Seeded(seed.wrapping_add(u64::from(round)));
+        for chosen in orders.rounds(seed, runner.options.rounds) {
             if share.mine() {
-                shuffled.push(Request::suite(index, order, Purpose::Order));
+                shuffled.push(Request::suite(index, Order::Seeded(chosen), Purpose::Order));
             }
         }
     }
@@ -278,7 +283,6 @@ fn run_alone_and_in_order(
             let result = result?;
             let e = &mut evidence[result.binary];
             match result.purpose {
-                Purpose::Baseline => e.baseline = Some(result),
                 Purpose::Solo => {
                     let test = result.selection_names()[0].clone();
                     e.solo.insert(test, result);
@@ -287,10 +291,23 @@ fn run_alone_and_in_order(
             }
         }
     }
+    let baselines: Vec<Request> = evidence
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.needs_baseline())
+        .map(|(index, _)| Request::exact(index, vec![], Order::Forward, Purpose::Baseline))
+        .collect();
+    runner.progress().add_planned(baselines.len());
+    for result in parallel(runner.jobs(), &baselines, |r| runner.execute(r)) {
+        let result = result?;
+        let binary = result.binary;
+        evidence[binary].baseline = Some(result);
+    }
     Ok(())
 }
 
-/// The reverse run: the tests that left state behind alone go first.
+/// The reverse run: the tests that left state behind alone go first (none for a binary
+/// whose every order has run already).
 fn run_in_reverse(
     runner: &Runner<'_>,
     seed: u64,
@@ -299,16 +316,22 @@ fn run_in_reverse(
 ) -> Result<(), Error> {
     // A shard knows who leaves state only among its own tests alone: its reverse run puts
     // those first.
-    let requests: Vec<Request> = evidence
-        .iter()
-        .enumerate()
-        .filter(|_| share.mine())
-        .map(|(index, e)| {
-            let leaving = leaving_state(e);
-            let chosen = orders::reverse_seed(&runner.binaries[index].listed, &leaving, seed);
-            Request::suite(index, Order::Seeded(chosen), Purpose::Reverse)
-        })
-        .collect();
+    let mut requests = Vec::new();
+    for (index, e) in evidence.iter().enumerate() {
+        let binary = &runner.binaries[index];
+        let mut orders = Orders::new(&binary.listed, &binary.tests);
+        orders.rounds(seed, runner.options.rounds);
+        let Some(chosen) = orders.reverse(&leaving_state(e), seed) else {
+            continue;
+        };
+        if share.mine() {
+            requests.push(Request::suite(
+                index,
+                Order::Seeded(chosen),
+                Purpose::Reverse,
+            ));
+        }
+    }
     for result in parallel(runner.jobs(), &requests, |r| runner.execute(r)) {
         let result = result?;
         evidence[result.binary].orders.push(result);

@@ -12,7 +12,8 @@ use crate::runner::RunResult;
 pub(crate) struct Evidence {
     /// The suite as `cargo test` runs it.
     pub plain: RunResult,
-    /// A run of no test: what the binary leaves behind by itself.
+    /// A run of no test: what the binary leaves behind by itself. Made only when every
+    /// run alone left something ([`Evidence::needs_baseline`]); `None`: nothing.
     pub baseline: Option<RunResult>,
     /// Each test alone.
     pub solo: BTreeMap<String, RunResult>,
@@ -36,6 +37,15 @@ impl Evidence {
             .chain(self.solo.values())
             .chain(&self.orders)
             .any(|run| run.segments.iter().any(|s| s.trace.traced))
+    }
+
+    /// Whether a run of no test must say what the binary leaves behind by itself. Not when
+    /// a test, run alone, left nothing: what the binary leaves by itself (an entry its
+    /// start-up registers, a file it writes) it leaves in every run, so that one would
+    /// have shown it. (Unless that test removed it: then the test cleans up after the
+    /// binary, and leaks nothing either.)
+    pub(crate) fn needs_baseline(&self) -> bool {
+        !self.solo.is_empty() && !self.solo.values().any(RunResult::left_nothing)
     }
 
     /// How `test` ended alone (a run that never got to it counts as a crash).
@@ -121,4 +131,55 @@ pub(crate) fn leaving_state(evidence: &Evidence) -> HashSet<String> {
         .filter(|test| !evidence.left_by(test).is_empty())
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::Ran;
+    use crate::runner::{Order, Purpose, Segment, Selection};
+
+    /// A finished run of `test` alone that left `files` in its temporary directory.
+    fn alone(test: &str, files: &[&str]) -> RunResult {
+        RunResult {
+            binary: 0,
+            selection: Selection::Exact(vec![test.to_owned()]),
+            order: Order::Forward,
+            purpose: Purpose::Solo,
+            segments: vec![Segment {
+                ran: Ran {
+                    started: vec![test.to_owned()],
+                    outcomes: vec![(test.to_owned(), Outcome::Passed)],
+                    finished: true,
+                    timed_out: None,
+                    status: "exit status: 0".into(),
+                    success: true,
+                    stderr_tail: String::new(),
+                    stdout: Vec::new(),
+                    pid: 1,
+                },
+                trace: Default::default(),
+            }],
+            files_left: files.iter().map(|f| (*f).to_owned()).collect(),
+            databases_left: Vec::new(),
+            duration: std::time::Duration::ZERO,
+            command: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_run_of_no_test_is_needed_only_when_every_test_alone_left_something() {
+        let mut e = Evidence::new(alone("plain", &[]));
+        assert!(!e.needs_baseline(), "no run alone: nothing to compare");
+        e.solo.insert("a".into(), alone("a", &["a.txt"]));
+        e.solo.insert("b".into(), alone("b", &["b.txt"]));
+        assert!(
+            e.needs_baseline(),
+            "each left a file: the binary's, or theirs?"
+        );
+        e.solo.insert("c".into(), alone("c", &[]));
+        assert!(!e.needs_baseline(), "c left nothing: so does the binary");
+        assert_eq!(e.left_by("a").files, ["a.txt"]);
+        assert!(e.left_by("c").is_empty());
+    }
 }

@@ -11,7 +11,10 @@
 //!    right before it are probed first (a pair run each), then a bisection over that
 //!    run's tests keeps the half that flips it, and a pair run confirms the last one.
 //! 4. One run of every other candidate, then it, says whether more tests do the same;
-//!    if so, each is probed on its own, so the report can say how many there are.
+//!    if so, each is probed on its own, so the report can say how many there are. An
+//!    order that ran every other candidate and none of the culprits or cleaners found
+//!    before it, and did not flip it, is that run already (with at most a few more
+//!    tests before it): it says "no" without a run of its own.
 //!
 //! "No single test explains it" is said only after these probes, with their number.
 
@@ -136,7 +139,7 @@ pub(crate) fn explain(
         .filter(|c| !cleaners.iter().any(|f| f.name == **c))
         .cloned()
         .collect();
-    if !rest.is_empty() {
+    if !rest.is_empty() && !answered_by(&calm, test, &rest, &culprits, &cleaners) {
         let group = search.around(None, &rest, 0)?;
         if search.flips(&group) {
             for name in rest.iter().take(MAX_PAIRS) {
@@ -200,6 +203,25 @@ fn nearest_first(flipped: &[&RunResult], calm: &[&RunResult], test: &str) -> Vec
         .collect();
     candidates.sort();
     candidates.into_iter().map(|(_, _, name)| name).collect()
+}
+
+/// Whether a run already made is the run "every other candidate, then the suspect" of
+/// step 4, with its answer "no": a calm run in which every test of `rest`, and none of
+/// the culprits and cleaners found, ran before `test` in its process.
+fn answered_by(
+    calm: &[&RunResult],
+    test: &str,
+    rest: &[String],
+    culprits: &[Culprit],
+    cleaners: &[Cleaner],
+) -> bool {
+    calm.iter().any(|run| {
+        let before = run.before(test, true);
+        rest.iter().all(|t| before.contains(t))
+            && !before.iter().any(|t| {
+                culprits.iter().any(|c| c.name == *t) || cleaners.iter().any(|c| c.name == *t)
+            })
+    })
 }
 
 /// Writers of entries the suspect resolved in a flipped run, with one such entry each.

@@ -20,22 +20,97 @@ fn candidates(tests: usize) -> u64 {
     (8_000_000 / pairs).clamp(64, 4096)
 }
 
-/// The shuffle seed for the reverse run of a binary whose sorted test list is `listed`,
-/// `leaving` being the tests that left state behind alone. Deterministic in its inputs.
-pub(crate) fn reverse_seed(listed: &[String], leaving: &HashSet<String>, base: u64) -> u64 {
-    let names: Vec<&str> = listed.iter().map(String::as_str).collect();
-    let leaves: Vec<bool> = names.iter().map(|n| leaving.contains(*n)).collect();
-    let n = names.len() as u64;
-    let mut best = (0u64, base);
-    for k in 0..candidates(names.len()) {
-        let seed = base.wrapping_add(100_000 + k);
-        let order = libtest::shuffled_order(&names, seed);
-        let score = inversions(&order) + n * leavers_first(&order, &leaves);
-        if k == 0 || score > best.0 {
-            best = (score, seed);
+/// Seeds tried, after the rounds' own, for a round whose seed repeats an order.
+const SPARE_SEEDS: u64 = 256;
+
+/// The one-at-a-time orders of a binary's suite, each run only once: a second run in an
+/// order already run (a shuffle that comes out as the forward order, say, as it often
+/// does for two or three tests) tells nothing new, so it is not made. Deterministic in
+/// its inputs, so every shard of a check chooses the same orders.
+pub(crate) struct Orders<'a> {
+    names: Vec<&'a str>,
+    /// Whether each listed test runs (ignored ones are listed and skipped).
+    runs: Vec<bool>,
+    shuffler: libtest::Shuffler,
+    /// The orders chosen so far, as the running tests' indices into `names`.
+    seen: HashSet<Vec<usize>>,
+}
+
+impl<'a> Orders<'a> {
+    /// The orders of `tests` (the tests that run) within `listed` (the sorted list libtest
+    /// shuffles); the forward order counts as chosen.
+    pub(crate) fn new(listed: &'a [String], tests: &[String]) -> Orders<'a> {
+        let names: Vec<&str> = listed.iter().map(String::as_str).collect();
+        let runs: Vec<bool> = names.iter().map(|n| tests.iter().any(|t| t == n)).collect();
+        let forward: Vec<usize> = (0..names.len()).filter(|i| runs[*i]).collect();
+        let shuffler = libtest::Shuffler::new(&names);
+        Orders {
+            names,
+            runs,
+            shuffler,
+            seen: [forward].into(),
         }
     }
-    best.1
+
+    /// Whether the forward run is worth making: with one test, it is that test's run
+    /// alone over again.
+    pub(crate) fn forward(&self) -> bool {
+        self.runs.iter().filter(|r| **r).count() > 1
+    }
+
+    fn order(&self, seed: u64) -> Vec<usize> {
+        running(&self.shuffler.order(seed), &self.runs)
+    }
+
+    /// The shuffles of `rounds` rounds from `base` on: round `r` is seed `base + r`, unless
+    /// that order was chosen already; then the first seed after the rounds' that gives a
+    /// new order. A round no seed makes new is dropped (two tests have two orders).
+    pub(crate) fn rounds(&mut self, base: u64, rounds: u32) -> Vec<u64> {
+        let mut seeds = Vec::new();
+        if !self.forward() {
+            return seeds;
+        }
+        let mut spare = base.wrapping_add(u64::from(rounds));
+        let spare_end = spare.wrapping_add(SPARE_SEEDS);
+        for round in 0..rounds {
+            let mut seed = base.wrapping_add(u64::from(round));
+            while self.seen.contains(&self.order(seed)) && spare != spare_end {
+                seed = spare;
+                spare = spare.wrapping_add(1);
+            }
+            if self.seen.insert(self.order(seed)) {
+                seeds.push(seed);
+            }
+        }
+        seeds
+    }
+
+    /// The shuffle seed for the reverse run, `leaving` being the tests that left state
+    /// behind alone: the seed, among a few thousand, whose order runs those tests before
+    /// the others and otherwise turns round the most pairs of the name order, among the
+    /// orders not chosen yet. `None` when every order tried was.
+    pub(crate) fn reverse(&mut self, leaving: &HashSet<String>, base: u64) -> Option<u64> {
+        if !self.forward() {
+            return None;
+        }
+        let leaves: Vec<bool> = self.names.iter().map(|n| leaving.contains(*n)).collect();
+        let n = self.names.len() as u64;
+        let mut best: Option<(u64, u64)> = None;
+        for k in 0..candidates(self.names.len()) {
+            let seed = base.wrapping_add(100_000 + k);
+            let order = self.shuffler.order(seed);
+            if self.seen.contains(&running(&order, &self.runs)) {
+                continue;
+            }
+            let score = inversions(&order) + n * leavers_first(&order, &leaves);
+            if best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, seed));
+            }
+        }
+        let (_, seed) = best?;
+        self.seen.insert(self.order(seed));
+        Some(seed)
+    }
 }
 
 /// Pairs that `order` runs the other way round from name order.
@@ -227,12 +302,71 @@ mod tests {
     fn the_reverse_run_puts_what_leaves_state_first() {
         let listed: Vec<String> = (0..12).map(|i| format!("t{i:02}")).collect();
         let leaving: HashSet<String> = ["t09".to_owned(), "t11".to_owned()].into();
-        let seed = reverse_seed(&listed, &leaving, 7);
-        assert_eq!(seed, reverse_seed(&listed, &leaving, 7), "deterministic");
+        let reverse = |listed| Orders::new(listed, listed).reverse(&leaving, 7).unwrap();
+        let seed = reverse(&listed);
+        assert_eq!(seed, reverse(&listed), "deterministic");
         let names: Vec<&str> = listed.iter().map(String::as_str).collect();
         let order = libtest::shuffled_order(&names, seed);
         let first_two: HashSet<usize> = order[..2].iter().copied().collect();
         assert_eq!(first_two, [9, 11].into());
+    }
+
+    /// The order of the tests that run, as libtest runs them with `seed`.
+    fn order_of(listed: &[String], tests: &[String], seed: u64) -> Vec<String> {
+        let names: Vec<&str> = listed.iter().map(String::as_str).collect();
+        libtest::shuffled_order(&names, seed)
+            .into_iter()
+            .map(|i| listed[i].clone())
+            .filter(|t| tests.contains(t))
+            .collect()
+    }
+
+    #[test]
+    fn no_order_is_run_twice_and_one_test_has_no_orders() {
+        let names = |n: usize| -> Vec<String> { (0..n).map(|i| format!("t{i}")).collect() };
+        let one = names(1);
+        let mut orders = Orders::new(&one, &one);
+        assert!(!orders.forward(), "one test's order is its run alone");
+        assert!(orders.rounds(11, 3).is_empty());
+        assert_eq!(orders.reverse(&HashSet::new(), 11), None);
+
+        // Two tests have two orders: forward, then one shuffle that turns them round.
+        let two = names(2);
+        let mut orders = Orders::new(&two, &two);
+        assert!(orders.forward());
+        let seeds = orders.rounds(11, 3);
+        assert_eq!(seeds.len(), 1, "{seeds:?}");
+        assert_eq!(order_of(&two, &two, seeds[0]), ["t1", "t0"]);
+        assert_eq!(
+            orders.reverse(&HashSet::new(), 11),
+            None,
+            "nothing left to run"
+        );
+
+        // Ignored tests are listed and do not count: three listed, two run.
+        let listed = names(3);
+        let running = vec!["t0".to_owned(), "t2".to_owned()];
+        let seeds = Orders::new(&listed, &running).rounds(5, 4);
+        assert_eq!(seeds.len(), 1, "{seeds:?}");
+        assert_eq!(order_of(&listed, &running, seeds[0]), ["t2", "t0"]);
+
+        // Three tests have six orders: forward, three rounds and reverse are five of them.
+        let three = names(3);
+        let mut orders = Orders::new(&three, &three);
+        let mut seen: Vec<Vec<String>> = vec![three.clone()];
+        for seed in orders.rounds(0, 3) {
+            seen.push(order_of(&three, &three, seed));
+        }
+        let reverse = orders
+            .reverse(&HashSet::new(), 0)
+            .expect("a sixth order is left");
+        seen.push(order_of(&three, &three, reverse));
+        let distinct: HashSet<&Vec<String>> = seen.iter().collect();
+        assert_eq!((seen.len(), distinct.len()), (5, 5), "{seen:?}");
+
+        // Many tests: the rounds keep their seeds, as before.
+        let many = names(15);
+        assert_eq!(Orders::new(&many, &many).rounds(11, 3), [11, 12, 13]);
     }
 
     /// The orders a schedule's processes run, as libtest would run them.

@@ -279,6 +279,14 @@ impl<'a> Runner<'a> {
         // `cargo test` makes it, in the same environment.
         if let Order::Seeded(_) = order {
             env.push(("RUSTC_BOOTSTRAP".into(), libtest::BOOTSTRAP_VALUE.into()));
+            // A test that runs cargo itself (trybuild, say) would build with the variable
+            // in the user's target directory, where cargo rebuilds everything whenever
+            // the variable comes or goes: in every check, and again at the next
+            // `cargo test`. It builds in a directory of the check's own instead, which
+            // stays built from one check to the next.
+            if let Some(dir) = shuffled_target_dir(&binary.exe) {
+                env.push(("CARGO_TARGET_DIR".into(), dir.into_os_string()));
+            }
         }
         env.push((CHECK_ENV.into(), OsString::from("1")));
         let mut env_remove = vec![
@@ -327,5 +335,27 @@ impl<'a> Runner<'a> {
         } else if state.is_none() {
             *state = Some(true);
         }
+    }
+}
+
+/// Where cargo builds for a test that runs it in a shuffled run: `isolation-check-shuffled`
+/// in the profile's directory of the test binary (`target/debug/deps/t-1a2b` ->
+/// `target/debug/isolation-check-shuffled`).
+fn shuffled_target_dir(exe: &Path) -> Option<PathBuf> {
+    Some(exe.parent()?.parent()?.join("isolation-check-shuffled"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shuffled_run_gives_cargo_a_target_directory_of_the_checks_own() {
+        let exe = Path::new("/w/target/debug/deps/suite-1a2b");
+        assert_eq!(
+            shuffled_target_dir(exe).unwrap(),
+            Path::new("/w/target/debug/isolation-check-shuffled")
+        );
+        assert_eq!(shuffled_target_dir(Path::new("suite")), None);
     }
 }

@@ -151,6 +151,16 @@ impl RunResult {
         before
     }
 
+    /// Whether every process of the run ended as libtest ends a suite and left no
+    /// registry entry and no file in its temporary directory.
+    pub(crate) fn left_nothing(&self) -> bool {
+        self.files_left.is_empty()
+            && self
+                .segments
+                .iter()
+                .all(|s| s.ran.finished && s.trace.left.is_empty())
+    }
+
     pub(crate) fn accesses(&self) -> impl Iterator<Item = &Access> {
         self.segments.iter().flat_map(|s| s.trace.accesses.iter())
     }
