@@ -19,6 +19,8 @@ pub enum Quantity {
     Bytes(u64),
     /// A percentage.
     Percent(f64),
+    /// A speed-up: how many times faster one way of running is than another.
+    Speedup(f64),
 }
 
 impl Quantity {
@@ -29,16 +31,18 @@ impl Quantity {
             Quantity::Rate(r) => r,
             Quantity::Bytes(b) => b as f64,
             Quantity::Percent(p) => p,
+            Quantity::Speedup(x) => x,
         }
     }
 
-    /// `"ns"`, `"per_s"`, `"bytes"` or `"percent"`.
+    /// `"ns"`, `"per_s"`, `"bytes"`, `"percent"` or `"times"`.
     pub fn unit(self) -> &'static str {
         match self {
             Quantity::Time(_) => "ns",
             Quantity::Rate(_) => "per_s",
             Quantity::Bytes(_) => "bytes",
             Quantity::Percent(_) => "percent",
+            Quantity::Speedup(_) => "times",
         }
     }
 }
@@ -52,6 +56,7 @@ impl std::fmt::Display for Quantity {
             Quantity::Rate(r) => write!(f, "{r:.1} /s"),
             Quantity::Bytes(b) => write!(f, "{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
             Quantity::Percent(p) => write!(f, "{p:+.2}%"),
+            Quantity::Speedup(x) => write!(f, "{x:.2}x"),
         }
     }
 }
@@ -380,6 +385,28 @@ mod tests {
             Target::PercentBelow(5.0),
         );
         assert_eq!(row.verdict, Verdict::Met);
+    }
+
+    #[test]
+    fn a_speedup_row_compares_two_speedups() {
+        let row = Row::new(
+            "s",
+            "s",
+            Quantity::Speedup(1.41),
+            Some(Quantity::Speedup(1.38)),
+            Target::RatioAtLeast(0.95),
+        );
+        assert_eq!(row.verdict, Verdict::Met);
+        assert_eq!(row.ours.unwrap().to_string(), "1.41x");
+        assert_eq!(row.ours.unwrap().unit(), "times");
+        let row = Row::new(
+            "t",
+            "t",
+            Quantity::Speedup(1.2),
+            Some(Quantity::Speedup(1.5)),
+            Target::RatioAtLeast(0.95),
+        );
+        assert_eq!(row.verdict, Verdict::Missed);
     }
 
     #[test]
