@@ -40,10 +40,12 @@ impl NameHasher {
 
 impl Hasher for NameHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            self.add(u64::from_le_bytes(word.try_into().expect("eight bytes")));
+        }
+        if !words.remainder().is_empty() {
+            self.add(short_word(words.remainder()));
         }
     }
 
@@ -68,17 +70,23 @@ impl Hasher for NameHasher {
 /// Not a strong hash; the shard's `HashMap` is the real one.
 fn shard_of(name: &str) -> usize {
     let bytes = name.as_bytes();
-    let word = |b: &[u8]| {
-        let mut w = [0u8; 8];
-        let n = b.len().min(8);
-        w[..n].copy_from_slice(&b[..n]);
-        u64::from_le_bytes(w)
+    let (head, tail) = match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        // Fixed-size reads: one load each, no call to `memcpy`.
+        (Some(head), Some(tail)) => (u64::from_le_bytes(*head), u64::from_le_bytes(*tail)),
+        _ => (short_word(bytes), 0),
     };
-    let head = word(bytes);
-    let tail = word(&bytes[bytes.len().saturating_sub(8)..]);
     let mixed =
         (head ^ tail.rotate_left(29) ^ bytes.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (mixed >> 58) as usize % SHARDS
+}
+
+/// Up to eight bytes as a little-endian word.
+fn short_word(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .take(8)
+        .enumerate()
+        .fold(0, |w, (i, &b)| w | u64::from(b) << (8 * i))
 }
 
 impl<V: Clone> Table<V> {
