@@ -429,7 +429,7 @@ fn suite_rows(exe: &Path) -> Vec<Row> {
             Target::RatioAtLeast(SPEEDUP_TARGET),
         )
         .with_note(format!(
-            "the machine is the limit: raw sqlx gains {raw_speedup:.2}x of 2x; \
+            "the machine is the limit: on its 2 shared cores raw sqlx gains {raw_speedup:.2}x; \
              tests/s with 2 threads: ours {:.0} vs raw {:.0}; \
              1 thread: ours {} vs raw {}{on_tmpfs}",
             1000.0 / g2.as_secs_f64(),
