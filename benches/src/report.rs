@@ -21,6 +21,8 @@ pub enum Quantity {
     Percent(f64),
     /// A number of things (test-binary runs, say).
     Count(u64),
+    /// A speed-up: how many times faster one way of running is than another.
+    Speedup(f64),
 }
 
 impl Quantity {
@@ -32,10 +34,11 @@ impl Quantity {
             Quantity::Bytes(b) => b as f64,
             Quantity::Percent(p) => p,
             Quantity::Count(n) => n as f64,
+            Quantity::Speedup(x) => x,
         }
     }
 
-    /// `"ns"`, `"per_s"`, `"bytes"`, `"percent"` or `"count"`.
+    /// `"ns"`, `"per_s"`, `"bytes"`, `"percent"`, `"count"` or `"times"`.
     pub fn unit(self) -> &'static str {
         match self {
             Quantity::Time(_) => "ns",
@@ -43,6 +46,7 @@ impl Quantity {
             Quantity::Bytes(_) => "bytes",
             Quantity::Percent(_) => "percent",
             Quantity::Count(_) => "count",
+            Quantity::Speedup(_) => "times",
         }
     }
 }
@@ -57,6 +61,7 @@ impl std::fmt::Display for Quantity {
             Quantity::Bytes(b) => write!(f, "{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
             Quantity::Percent(p) => write!(f, "{p:+.2}%"),
             Quantity::Count(n) => write!(f, "{n}"),
+            Quantity::Speedup(x) => write!(f, "{x:.2}x"),
         }
     }
 }
@@ -385,6 +390,28 @@ mod tests {
             Target::PercentBelow(5.0),
         );
         assert_eq!(row.verdict, Verdict::Met);
+    }
+
+    #[test]
+    fn a_speedup_row_compares_two_speedups() {
+        let row = Row::new(
+            "s",
+            "s",
+            Quantity::Speedup(1.41),
+            Some(Quantity::Speedup(1.38)),
+            Target::RatioAtLeast(0.95),
+        );
+        assert_eq!(row.verdict, Verdict::Met);
+        assert_eq!(row.ours.unwrap().to_string(), "1.41x");
+        assert_eq!(row.ours.unwrap().unit(), "times");
+        let row = Row::new(
+            "t",
+            "t",
+            Quantity::Speedup(1.2),
+            Some(Quantity::Speedup(1.5)),
+            Target::RatioAtLeast(0.95),
+        );
+        assert_eq!(row.verdict, Verdict::Missed);
     }
 
     #[test]

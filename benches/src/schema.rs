@@ -63,3 +63,60 @@ impl Workload for SqliteSchema {
         timed(|| tokio_test(raw::file_schema(&self.ddl)))
     }
 }
+
+/// The floor of any per-test set-up that gives each test a real SQLite file made from a
+/// template: a temporary directory, the template's bytes written into `test.db` with one
+/// `write`, and the directory removed; nothing else (no instance, no registry, no guard).
+/// Against the same baseline as [`SqliteSchema`], measured alongside it.
+#[derive(Debug)]
+pub struct SchemaFloor {
+    ddl: Vec<String>,
+    image: Vec<u8>,
+}
+
+impl SchemaFloor {
+    /// The workload; builds the 20-table template image (WAL mode, as the toolkit's).
+    pub fn new() -> SchemaFloor {
+        let ddl = twenty_models_ddl(Backend::Sqlite);
+        let dir = raw::temp_dir();
+        let path = dir.path().join("template.db");
+        tokio_test(async {
+            use sqlx::{ConnectOptions, Connection, Executor};
+            let mut conn = raw::sqlite_file_options(&path)
+                .connect()
+                .await
+                .expect("a template");
+            for sql in &ddl {
+                conn.execute(sql.as_str()).await.expect("create table");
+            }
+            conn.close().await.expect("close");
+        });
+        let image = std::fs::read(&path).expect("the template's bytes");
+        SchemaFloor { ddl, image }
+    }
+
+    /// The size of the template, in bytes.
+    pub fn image_len(&self) -> usize {
+        self.image.len()
+    }
+}
+
+impl Default for SchemaFloor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Workload for SchemaFloor {
+    fn ours(&mut self) -> Duration {
+        timed(|| {
+            let dir = raw::temp_dir();
+            std::fs::write(dir.path().join("test.db"), &self.image).expect("write");
+            drop(dir);
+        })
+    }
+
+    fn baseline(&mut self) -> Duration {
+        timed(|| tokio_test(raw::file_schema(&self.ddl)))
+    }
+}

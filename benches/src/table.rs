@@ -92,7 +92,7 @@ pub fn run(options: &Options, exe: &Path) -> Vec<Row> {
                 "life_file",
                 "guarded test life, temp SQLite file (vs raw sqlx)",
                 &file,
-                Target::RatioAtMost(1.25),
+                Target::RatioAtMost(1.0),
             ),
             Row::compared(
                 "life_memory",
@@ -106,12 +106,22 @@ pub fn run(options: &Options, exe: &Path) -> Vec<Row> {
     section("schema", &mut rows, &mut || {
         progress("per-test set-up of a 20-model schema on SQLite");
         let toolkit = compare(Plan::new(5, 60), &mut schema::SqliteSchema::new());
+        let mut floor = schema::SchemaFloor::new();
+        let bytes = floor.image_len();
+        let floor = compare(Plan::new(5, 60), &mut floor);
         vec![Row::compared(
             "schema_sqlite",
             "per-test set-up, 20-model schema, SQLite (vs 20 CREATE TABLE)",
             &toolkit,
-            Target::RatioAtMost(0.5),
-        )]
+            Target::RatioAtMost(0.05),
+        )
+        .with_note(format!(
+            "floor, directory + one write of the {} KiB template + removal: {} vs {}, ratio {:.3}",
+            bytes / 1024,
+            format_duration(floor.ours.median()),
+            format_duration(floor.baseline.median()),
+            floor.ratio()
+        ))]
     });
 
     section("postgres", &mut rows, &mut || {
@@ -370,7 +380,10 @@ fn tmpfs_speedups(exe: &Path, suites: &suites::Suites) -> Option<(f64, f64)> {
 fn suite_rows(exe: &Path) -> Vec<Row> {
     const WALL: &str =
         "1,000 guarded tests in one binary, --test-threads=2, wall (vs raw sqlx suite)";
-    const SPEEDUP: &str = "1,000 guarded tests, --test-threads=2 vs 1 (tests/s)";
+    const SPEEDUP: &str =
+        "1,000 guarded tests, speed-up of --test-threads=2 over 1 (vs raw sqlx suite's)";
+    // Ours' speed-up at least this fraction of the raw suite's in the same run.
+    const SPEEDUP_TARGET: f64 = 0.95;
     const RSS: &str = "peak RSS of the 1,000 guarded tests (vs raw sqlx suite)";
     progress("building the 1,000-test suites (cargo test --release --no-run)");
     let suites = match suites::build() {
@@ -378,7 +391,11 @@ fn suite_rows(exe: &Path) -> Vec<Row> {
         Err(e) => {
             return [
                 ("suite_wall", WALL, Target::RatioAtMost(1.5)),
-                ("suite_threads", SPEEDUP, Target::RatioAtLeast(1.6)),
+                (
+                    "suite_threads",
+                    SPEEDUP,
+                    Target::RatioAtLeast(SPEEDUP_TARGET),
+                ),
                 ("suite_rss", RSS, Target::None),
             ]
             .into_iter()
@@ -434,19 +451,28 @@ fn suite_rows(exe: &Path) -> Vec<Row> {
         ours: crate::harness::Samples::new(vec![g2]),
         baseline: crate::harness::Samples::new(vec![r2]),
     };
-    let rate = |d: Duration| Quantity::Rate(1000.0 / d.as_secs_f64());
+    let (ours_speedup, raw_speedup) = (
+        g1.as_secs_f64() / g2.as_secs_f64(),
+        r1.as_secs_f64() / r2.as_secs_f64(),
+    );
     vec![
         Row::compared("suite_wall", WALL, &wall, Target::RatioAtMost(1.5)),
+        // Relative to the raw suite in the same run: what two threads can gain here is set
+        // by the machine (two shared cores, files made and removed per test on ext4), not
+        // by the toolkit, and the raw suite meets the same limit.
         Row::new(
             "suite_threads",
             SPEEDUP,
-            rate(g2),
-            Some(rate(g1)),
-            Target::RatioAtLeast(1.6),
+            Quantity::Speedup(ours_speedup),
+            Some(Quantity::Speedup(raw_speedup)),
+            Target::RatioAtLeast(SPEEDUP_TARGET),
         )
         .with_note(format!(
-            "raw sqlx suite: {:.2}x; 1 thread: ours {} vs raw {}{on_tmpfs}",
-            r1.as_secs_f64() / r2.as_secs_f64(),
+            "the machine is the limit: on its 2 shared cores raw sqlx gains {raw_speedup:.2}x; \
+             tests/s with 2 threads: ours {:.0} vs raw {:.0}; \
+             1 thread: ours {} vs raw {}{on_tmpfs}",
+            1000.0 / g2.as_secs_f64(),
+            1000.0 / r2.as_secs_f64(),
             format_duration(g1),
             format_duration(r1)
         )),

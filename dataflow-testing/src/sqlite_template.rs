@@ -1,5 +1,10 @@
 //! SQLite templates: the tables of a schema built once per process, then copied for each
 //! test (a file copy instead of a `CREATE TABLE` per model per test).
+//!
+//! A schema's template is built in WAL mode, the mode dataflow opens files in: a copy
+//! opens in WAL at once, where a database in rollback mode would first be converted (a
+//! journal file and four `fsync`s on the first connection of every test). The template is
+//! also kept in memory, so a copy is one `write` of the image to the new file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +23,12 @@ use crate::setup::DatabaseSetup;
 struct Templates {
     dir: tempfile::TempDir,
     files: HashMap<u64, PathBuf>,
+    /// The bytes of the schema templates (`template_for`), by fingerprint.
+    #[cfg_attr(
+        not(feature = "sqlite"),
+        allow(dead_code, reason = "built by SQLite only")
+    )]
+    images: HashMap<u64, Arc<[u8]>>,
 }
 
 fn templates() -> &'static Mutex<Option<Templates>> {
@@ -62,18 +73,25 @@ pub(crate) fn copy_into(schemas: &[ModelSchema], path: &Path) -> Result<bool> {
     if schemas.is_empty() {
         return Ok(false);
     }
-    let template = template_for(schemas)?;
-    std::fs::copy(&template, path).map_err(io_error(path))?;
+    let image = template_for(schemas)?;
+    // `create_new`: the path is the test's own and must not exist yet (see above).
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(io_error(path))?;
+    std::io::Write::write_all(&mut file, &image).map_err(io_error(path))?;
     Ok(true)
 }
 
+/// The image of the template of `schemas`, built on first use.
 #[cfg(feature = "sqlite")]
-fn template_for(schemas: &[ModelSchema]) -> Result<PathBuf> {
+fn template_for(schemas: &[ModelSchema]) -> Result<Arc<[u8]>> {
     let fingerprint = crate::setup::fingerprint(Backend::Sqlite, schemas);
     let mut templates = templates().lock().unwrap_or_else(|e| e.into_inner());
     let templates = open_templates(&mut templates)?;
-    if let Some(file) = templates.files.get(&fingerprint) {
-        return Ok(file.clone());
+    if let Some(image) = templates.images.get(&fingerprint) {
+        return Ok(Arc::clone(image));
     }
     let file = templates.dir.path().join(format!("{fingerprint:016x}.db"));
     let ddl: Vec<String> = schemas
@@ -83,24 +101,28 @@ fn template_for(schemas: &[ModelSchema]) -> Result<PathBuf> {
     let options = SqliteConnectOptions::new()
         .filename(&file)
         .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Delete)
+        .journal_mode(SqliteJournalMode::Wal)
         .disable_statement_logging();
     rt::block_on(async move {
         let mut conn = options.connect().await?;
         for sql in &ddl {
             conn.execute(sql.as_str()).await?;
         }
+        // Closing the only connection checkpoints the WAL into the file and removes it:
+        // the file alone is the whole database, still marked WAL.
         conn.close().await
     })
     .map_err(|e| Error::DataFlow(dataflow::Error::Database(e)))?;
-    templates.files.insert(fingerprint, file.clone());
-    Ok(file)
+    let image: Arc<[u8]> = std::fs::read(&file).map_err(io_error(&file))?.into();
+    templates.files.insert(fingerprint, file);
+    templates.images.insert(fingerprint, Arc::clone(&image));
+    Ok(image)
 }
 
 /// Without the `sqlite` feature: the error naming it (the same one `DataFlow::new` gives
 /// for a SQLite URL).
 #[cfg(not(feature = "sqlite"))]
-fn template_for(_schemas: &[ModelSchema]) -> Result<PathBuf> {
+fn template_for(_schemas: &[ModelSchema]) -> Result<Arc<[u8]>> {
     Err(Error::DataFlow(dataflow::Error::BackendNotEnabled {
         url: "sqlite://".to_owned(),
         backend: Backend::Sqlite,
@@ -115,6 +137,7 @@ fn open_templates(templates: &mut Option<Templates>) -> Result<&mut Templates> {
         *templates = Some(Templates {
             dir,
             files: HashMap::new(),
+            images: HashMap::new(),
         });
     }
     Ok(templates.as_mut().expect("made above"))

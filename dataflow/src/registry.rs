@@ -2,9 +2,11 @@
 //!
 //! **Invariant:** nothing outside this file mutates a registry. Reads load an immutable
 //! snapshot ([`arc_swap`]), so a lookup never waits for a writer and never takes a lock;
-//! writers serialise on a mutex, build the next snapshot and publish it at once.
+//! writers serialise on a mutex, build the next snapshot and publish it at once. The
+//! snapshot is a [`table::Table`], whose shards consecutive snapshots share.
 
-use std::collections::HashMap;
+mod table;
+
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,7 +136,7 @@ struct Slot {
 }
 
 /// Name -> registrations of that name, oldest first (the last one is visible).
-type Table = HashMap<Arc<str>, Arc<[Slot]>>;
+type Table = table::Table<Arc<[Slot]>>;
 
 /// A node found by a lookup, with its owner.
 #[derive(Clone)]
@@ -297,12 +299,12 @@ impl NodeRegistry {
     /// Every registration, sorted by name, oldest first within a name.
     pub fn entries(&self) -> Vec<RegistryEntry> {
         let table = self.table.load();
-        let mut names: Vec<&Arc<str>> = table.keys().collect();
-        names.sort_unstable();
+        let mut names: Vec<(&Arc<str>, &Arc<[Slot]>)> = table.iter().collect();
+        names.sort_unstable_by(|a, b| a.0.cmp(b.0));
         names
             .into_iter()
-            .flat_map(|name| {
-                table[name].iter().map(move |slot| RegistryEntry {
+            .flat_map(|(name, slots)| {
+                slots.iter().map(move |slot| RegistryEntry {
                     name: name.to_string(),
                     owner: slot.owner,
                     model: slot.model.as_deref().map(str::to_owned),
@@ -348,7 +350,7 @@ impl NodeRegistry {
 
     /// Removes every registration, built-in nodes included.
     pub fn clear(&self) {
-        let removed = self.update(|table| table.drain().collect::<Vec<_>>());
+        let removed = self.update(|table| table.drain());
         self.tell_removed(&removed);
     }
 
@@ -440,11 +442,9 @@ impl NodeRegistry {
         let observed = self.observer.get().is_some();
         let (count, removed) = self.update(|table| {
             let (mut count, mut removed) = (0, Vec::new());
-            table.retain(|name, slots| {
+            let holds = |slots: &Arc<[Slot]>| slots.iter().any(|s| s.owner == owner);
+            table.retain(holds, |name, slots| {
                 let held = slots.iter().filter(|s| s.owner == owner).count();
-                if held == 0 {
-                    return true;
-                }
                 count += held;
                 if observed {
                     removed.push(Arc::clone(name));

@@ -85,6 +85,12 @@ impl ModelState {
         Ok(())
     }
 
+    /// Whether the table is known to exist: [`create_table`](Self::create_table) would do
+    /// nothing.
+    pub(crate) fn table_is_ready(&self) -> bool {
+        self.table_ready.initialized()
+    }
+
     /// The table exists already: [`create_table`](Self::create_table) does nothing.
     pub(crate) fn assume_table_exists(&self) {
         // Already set (or being set by `create_table`): the table exists either way.
