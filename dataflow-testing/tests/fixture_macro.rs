@@ -1,6 +1,6 @@
 //! `#[dataflow_fixture]` at run time: a fixture received by `#[rstest]` tests, sync and
-//! async. (Its compile-time behaviour is tested with trybuild in the macro's crate,
-//! `macros/tests/`.)
+//! async. (Its compile-time behaviour is tested with trybuild in the `trybuild/` crate,
+//! `tests/fixture/`.)
 
 use dataflow::{DataFlow, LocalRuntime, Model, NodeRegistry};
 use dataflow_testing::{dataflow_fixture, temp_database, TempDatabase, TestDataFlow};
