@@ -3,7 +3,7 @@
 //! template when that test ended. Rows `pg_reuse` (PostgreSQL) and `mysql_reuse`
 //! (MariaDB/MySQL), each against what `sqlx::test` does per test on that server: `CREATE
 //! DATABASE`, the 20 tables, `DROP DATABASE`. A sample is a run of
-//! [`SUITE_TESTS`](crate::postgres::SUITE_TESTS) guarded tests, ours including the
+//! [`SUITE_TESTS`] guarded tests, ours including the
 //! background work their teardown started.
 //!
 //! The toolkit picks PostgreSQL when both servers are named, so the MariaDB row is measured

@@ -23,8 +23,12 @@ pub struct Options {
 }
 
 impl Options {
+    /// Whether the group `id` runs: no filter, or one of its comma-separated texts is in
+    /// the group's name (`life,bulk`).
     fn wants(&self, id: &str) -> bool {
-        self.filter.as_deref().is_none_or(|f| id.contains(f))
+        self.filter
+            .as_deref()
+            .is_none_or(|f| f.split(',').any(|f| !f.is_empty() && id.contains(f)))
     }
 }
 
@@ -484,4 +488,25 @@ fn suite_rows(exe: &Path) -> Vec<Row> {
             Target::None,
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filter_selects_the_groups_naming_any_of_its_texts() {
+        let options = |filter: Option<&str>| Options {
+            filter: filter.map(str::to_owned),
+            no_suites: false,
+        };
+        assert!(options(None).wants("build"));
+        let some = options(Some("life,iso_planted"));
+        assert!(some.wants("life") && some.wants("iso_planted"));
+        assert!(!some.wants("iso_self") && !some.wants("build"));
+        assert!(
+            !options(Some(",")).wants("life"),
+            "empty texts select nothing"
+        );
+    }
 }

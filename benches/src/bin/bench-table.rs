@@ -20,8 +20,9 @@ Runs a short version of every benchmark (ours against raw sqlx or plain Rust, in
 process) and prints one table: metric, ours, baseline, ratio, target, met.
 
   --json FILE     also write the table as JSON to FILE
-  --filter TEXT   only the groups of metrics whose name contains TEXT: life, schema,
-                  postgres, mysql, bulk, chain, cleanup, lookup, suite, memory, build
+  --filter TEXT   only the groups of metrics whose name contains TEXT (or one of several,
+                  comma-separated): life, schema, postgres, mysql, bulk, chain, cleanup,
+                  lookup, suite, iso_planted, iso_self, memory, build
   --no-suites     skip the two 1,000-test suites (and their release build) and the
                   cold builds of build_cold
 
