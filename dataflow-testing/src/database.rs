@@ -472,7 +472,7 @@ impl TempDatabase {
 /// # std::fs::create_dir(dir.path().join("migrations")).unwrap();
 /// # std::fs::write(dir.path().join("migrations/1_users.sql"),
 /// #     "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);").unwrap();
-/// # std::fs::write(dir.path().join("users.sql"), "INSERT INTO users (name) VALUES ('Ann');").unwrap();
+/// # std::fs::write(dir.path().join("users.sql"), "INSERT INTO users (id, name) VALUES (1, 'Ann');").unwrap();
 /// # let (migrations, users) = (dir.path().join("migrations"), dir.path().join("users.sql"));
 /// let tmp = TempDatabase::options()
 ///     .migrations(migrations) // e.g. "migrations"
