@@ -263,7 +263,12 @@ fn shards_merged_give_the_findings_of_one_run() {
     let manifest = workspace().join("tests/planted-env/Cargo.toml");
     let mut one = options(&manifest, None);
     one.seed = Some(5);
+    // The proxy tests race when they run in parallel (a planted race, found only when the
+    // timing shows it): one run may see it where another does not. The mode tests' findings
+    // are the same every time, which is what comparing the runs needs.
+    one.skip = vec!["proxy::".to_owned()];
     let single = isolation::run(&one).expect("one run");
+    assert!(!single.findings.is_empty(), "{}", single.render());
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     for part in 1..=2 {
