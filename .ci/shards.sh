@@ -35,6 +35,11 @@ case "${1:-}" in
         }
         databases() { psql "$url" -tAc \
             "SELECT datname FROM pg_database WHERE datname ~ '^dftest_[0-9a-z]{13}_' ORDER BY 1"; }
+        # Statements of other sessions still running (a killed client's CREATE or DROP
+        # DATABASE runs to its end on the server).
+        busy() { psql "$url" -tAc \
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'
+             AND state <> 'idle' AND pid <> pg_backend_pid()"; }
         ;;
     mysql)
         var=DATAFLOW_TEST_MYSQL_URL unset_var=DATAFLOW_TEST_POSTGRES_URL
@@ -49,6 +54,9 @@ case "${1:-}" in
         databases() { mysql "${my_args[@]}" -N -e \
             "SELECT schema_name FROM information_schema.schemata
              WHERE schema_name REGEXP '^dftest_[0-9a-z]{13}_' ORDER BY 1"; }
+        busy() { mysql "${my_args[@]}" -N -e \
+            "SELECT COUNT(*) FROM information_schema.processlist
+             WHERE command NOT IN ('Sleep', 'Daemon') AND id <> CONNECTION_ID()"; }
         ;;
     *) echo "usage: $0 postgres|mysql" >&2; exit 64 ;;
 esac
@@ -119,6 +127,9 @@ wait "$victim" || true
 for k in "${!pids[@]}"; do
     wait "${pids[$k]}" || { echo "shard $((k + 1)) failed beside the killed one:" >&2; tail -40 "$work/k-$((k + 1)).log" >&2; exit 1; }
 done
+# A statement the killed shard sent runs to its end on the server (a test's DROP DATABASE
+# may still be under way): what it left is what is there once the server is idle.
+for _ in $(seq 1 100); do [ "$(busy)" = 0 ] && break; sleep 0.1; done
 left=$(databases)
 grep -qx "$held" <<<"$left" || { echo "the killed shard's $held is gone before the next run" >&2; exit 1; }
 # What is left is the killed shard's: the others dropped theirs. Wait out the grace period
