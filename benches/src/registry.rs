@@ -122,14 +122,28 @@ impl Lookups {
     /// Wall time of `threads` threads each running [`registry_gets`](Self::registry_gets)
     /// at once (each from its own offset), from a common start to the last one done.
     pub fn threads(&self, threads: usize) -> Duration {
+        self.in_threads(threads, |t| {
+            self.registry_gets(t * self.names.len() / threads.max(1))
+        })
+    }
+
+    /// [`threads`](Self::threads) with [`map_gets`](Self::map_gets): what the machine gives
+    /// a read-only loop of plain `HashMap` gets on more threads.
+    pub fn map_threads(&self, threads: usize) -> Duration {
+        self.in_threads(threads, |_| self.map_gets())
+    }
+
+    /// Wall time of `threads` threads each running `work(thread)` at once, from a common
+    /// start to the last one done.
+    fn in_threads(&self, threads: usize, work: impl Fn(usize) + Sync) -> Duration {
         let start = Barrier::new(threads + 1);
         std::thread::scope(|s| {
             let workers: Vec<_> = (0..threads)
                 .map(|t| {
-                    let start = &start;
+                    let (start, work) = (&start, &work);
                     s.spawn(move || {
                         start.wait();
-                        self.registry_gets(t * self.names.len() / threads.max(1));
+                        work(t);
                     })
                 })
                 .collect();
@@ -170,5 +184,20 @@ impl Workload for TwoThreads {
 
     fn baseline(&mut self) -> Duration {
         self.0.threads(1)
+    }
+}
+
+/// `HashMap` gets from two threads at once (ours) against one thread (baseline): the
+/// floor of [`TwoThreads`], what two threads of a read-only loop gain on this machine.
+#[derive(Debug)]
+pub struct MapTwoThreads(pub Lookups);
+
+impl Workload for MapTwoThreads {
+    fn ours(&mut self) -> Duration {
+        self.0.map_threads(2)
+    }
+
+    fn baseline(&mut self) -> Duration {
+        self.0.map_threads(1)
     }
 }

@@ -62,7 +62,13 @@ pub fn run(options: &Options, exe: &Path) -> Vec<Row> {
         let n = lookups.per_run() as f64;
         let mut w = registry::TwoThreads(lookups);
         let t = compare(Plan::new(3, 30), &mut w);
+        // The floor: what two threads gain on plain `HashMap` gets in the same run.
+        let mut floor = registry::MapTwoThreads(w.0);
+        let f = compare(Plan::new(3, 30), &mut floor);
         let rate = |threads: f64, d: Duration| Quantity::Rate(threads * n / d.as_secs_f64());
+        let speedup = |c: &Comparison| {
+            2.0 * c.baseline.median().as_secs_f64() / c.ours.median().as_secs_f64()
+        };
         vec![
             Row::compared(
                 "lookup",
@@ -76,7 +82,12 @@ pub fn run(options: &Options, exe: &Path) -> Vec<Row> {
                 rate(2.0, t.ours.median()),
                 Some(rate(1.0, t.baseline.median())),
                 Target::RatioAtLeast(1.6),
-            ),
+            )
+            .with_note(format!(
+                "floor, HashMap gets from 2 threads vs 1 in the same run: {:.2}x; ours is {:.0}% of it",
+                speedup(&f),
+                100.0 * speedup(&t) / speedup(&f)
+            )),
         ]
     });
 
