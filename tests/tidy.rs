@@ -1,5 +1,6 @@
 //! Tidy checks of the repository itself, as rust-analyzer's `xtask/src/tidy.rs` does: here,
-//! that ARCHITECTURE.md's code map names every source file of every crate.
+//! that ARCHITECTURE.md's code map names every source file of every crate, and that the
+//! suites built into the workspace's target directory take its debug profile.
 
 use std::path::{Path, PathBuf};
 
@@ -186,4 +187,70 @@ fn the_tidy_check_names_what_is_missing() {
     assert!(missing(map, Path::new("other/src/lib.rs"))
         .unwrap()
         .contains("no `### ` heading of ARCHITECTURE.md names `other/`"));
+}
+
+/// The `[profile.*]` sections of a manifest, each header with its settings (comments and
+/// blank lines left out), in order.
+fn profile_sections(manifest: &str) -> Vec<(String, Vec<String>)> {
+    let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+    let mut in_profile = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_profile = line.starts_with("[profile.");
+            if in_profile {
+                sections.push((line.to_owned(), Vec::new()));
+            }
+        } else if let Some((_, settings)) = sections.last_mut().filter(|_| in_profile) {
+            if !line.is_empty() && !line.starts_with('#') {
+                settings.push(line.to_owned());
+            }
+        }
+    }
+    sections
+}
+
+/// The isolation check's tests (`dataflow-isolation/tests/isolation_check.rs`) build the
+/// planted suites and the copies in `tests/real/` into the workspace's target directory.
+/// Each of them that has dependencies repeats the root's profile sections: with another
+/// profile, every dependency it shares with the workspace would be built a second time in
+/// a cold `cargo test --workspace`.
+#[test]
+fn the_suites_built_into_the_workspace_target_take_its_profile() {
+    let root = root();
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let expected = profile_sections(&read(&root.join("Cargo.toml")));
+    assert!(
+        expected.iter().any(|(header, _)| header == "[profile.dev]"),
+        "{expected:?}"
+    );
+    assert_ne!(profile_sections("[profile.dev]\ndebug = 2\n"), expected);
+
+    let mut suites: Vec<PathBuf> = ["tests/planted", "tests/planted-env"]
+        .iter()
+        .map(|s| root.join(s))
+        .collect();
+    let real = std::fs::read_dir(root.join("tests/real")).unwrap();
+    suites.extend(real.flatten().map(|e| e.path()));
+    suites.sort();
+    let mut checked = 0;
+    for suite in &suites {
+        let packages = read(&suite.join("Cargo.lock"))
+            .matches("[[package]]")
+            .count();
+        if packages > 1 {
+            checked += 1;
+            assert_eq!(
+                profile_sections(&read(&suite.join("Cargo.toml"))),
+                expected,
+                "{}/Cargo.toml: copy the root manifest's [profile.*] sections",
+                suite.display()
+            );
+        }
+    }
+    assert!(
+        checked >= 3,
+        "the planted suite, dotenvy and tempfile: {suites:?}"
+    );
 }
