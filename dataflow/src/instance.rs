@@ -134,9 +134,11 @@ impl DataFlow {
     /// [`execute_sql`](Self::execute_sql) and [`query_sql`](Self::query_sql).
     ///
     /// ```
+    /// # #[cfg(feature = "postgres")] {
     /// let db = dataflow::DataFlow::new("postgres://app:secret@localhost/app_test")?;
     /// assert_eq!(db.url(), "postgres://app:***@localhost/app_test");
     /// assert_eq!(db.connect_url(), "postgres://app:secret@localhost/app_test");
+    /// # }
     /// # Ok::<(), dataflow::Error>(())
     /// ```
     pub fn connect_url(&self) -> &str {
