@@ -156,6 +156,15 @@ impl DataFlow {
         models.iter().map(|m| (*m.schema).clone()).collect()
     }
 
+    /// [`model_schemas`](Self::model_schemas), shared (see `__private`).
+    pub(crate) fn shared_model_schemas(&self) -> Vec<Arc<ModelSchema>> {
+        let models = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
+        models
+            .iter()
+            .map(|m| Arc::clone(m.schema.shared()))
+            .collect()
+    }
+
     /// The kind of database behind this instance.
     pub fn backend(&self) -> Backend {
         self.inner.store.backend()
