@@ -221,14 +221,18 @@ enum Pending {
 /// `schemas` (what a fixture registered): a clone of the schema's template on a server, a
 /// copy of it on SQLite. A SQLite file that exists already (the fixture used it) is left as
 /// it is. Returns the URLs of the databases that now hold exactly those tables.
-pub(crate) fn prepare_pending(schemas: &[ModelSchema]) -> Result<Vec<String>> {
+pub(crate) fn prepare_pending(schemas: &[Arc<ModelSchema>]) -> Result<Vec<String>> {
     let pending: Vec<Pending> = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
     let mut prepared = Vec::new();
+    // The server's templates take the schemas by value; SQLite's take them shared.
+    let mut owned: Option<Vec<ModelSchema>> = None;
     for item in pending {
         match item {
             Pending::Server(db) => {
                 if let Some(db) = db.upgrade() {
-                    if db.prepare(schemas)? {
+                    let owned = owned
+                        .get_or_insert_with(|| schemas.iter().map(|s| (**s).clone()).collect());
+                    if db.prepare(owned)? {
                         prepared.push(db.server.url_of(&db.name));
                     }
                 }

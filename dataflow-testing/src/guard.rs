@@ -283,9 +283,8 @@ pub fn finish_fixture<R: IntoFixtureResult, K: Send + 'static>(
         Err(source) => panic!("{}", Error::Fixture { fixture, source }),
     };
     let guard = TestDataFlow::with_options(db, options).keep_alive(keep);
-    let prepared = guard
-        .span
-        .in_scope(|| database::prepare_pending(&guard.model_schemas()));
+    let schemas = dataflow::__private::shared_model_schemas(&guard);
+    let prepared = guard.span.in_scope(|| database::prepare_pending(&schemas));
     match prepared {
         Ok(prepared) => {
             // Its database came from the template of its models: their tables are there.

@@ -2,6 +2,7 @@
 //! SQL fixture files, applied once to a template that each test's database is copied or
 //! cloned from.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use dataflow::{Backend, DataFlow, ModelSchema};
 use crate::error::{Error, Result};
 
 /// A stable fingerprint of a schema set: same models, same DDL, same name, across runs.
-pub(crate) fn fingerprint(backend: Backend, schemas: &[ModelSchema]) -> u64 {
+pub(crate) fn fingerprint<S: Borrow<ModelSchema>>(backend: Backend, schemas: &[S]) -> u64 {
     // FNV-1a: stable across Rust versions and processes, unlike `DefaultHasher`.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut feed = |bytes: &[u8]| {
@@ -23,7 +24,7 @@ pub(crate) fn fingerprint(backend: Backend, schemas: &[ModelSchema]) -> u64 {
     };
     feed(env!("CARGO_PKG_VERSION").as_bytes());
     for schema in schemas {
-        feed(schema.create_table_sql(backend).as_bytes());
+        feed(schema.borrow().create_table_sql(backend).as_bytes());
         feed(b";");
     }
     hash & 0x7fff_ffff_ffff_ffff

@@ -29,7 +29,22 @@ struct Templates {
         allow(dead_code, reason = "built by SQLite only")
     )]
     images: HashMap<u64, Arc<[u8]>>,
+    /// The fingerprints of the schema lists seen so far (at most [`KNOWN`]): a fixture
+    /// asks for the same list in every test, and comparing it with one seen before is much
+    /// cheaper than writing out the SQL of every table to fingerprint it again.
+    #[cfg_attr(
+        not(feature = "sqlite"),
+        allow(dead_code, reason = "read by SQLite only")
+    )]
+    known: Vec<(Vec<Arc<ModelSchema>>, u64)>,
 }
+
+/// How many schema lists [`Templates::known`] remembers.
+#[cfg_attr(
+    not(feature = "sqlite"),
+    allow(dead_code, reason = "read by SQLite only")
+)]
+const KNOWN: usize = 64;
 
 fn templates() -> &'static Mutex<Option<Templates>> {
     static TEMPLATES: OnceLock<Mutex<Option<Templates>>> = OnceLock::new();
@@ -69,7 +84,7 @@ pub(crate) fn copy_setup_into(setup: &Arc<DatabaseSetup>, path: &Path) -> Result
 
 /// Writes a database with the tables of `schemas` at `path` (which must not exist yet).
 /// Returns whether it wrote one (not for an empty schema list).
-pub(crate) fn copy_into(schemas: &[ModelSchema], path: &Path) -> Result<bool> {
+pub(crate) fn copy_into(schemas: &[Arc<ModelSchema>], path: &Path) -> Result<bool> {
     if schemas.is_empty() {
         return Ok(false);
     }
@@ -86,10 +101,27 @@ pub(crate) fn copy_into(schemas: &[ModelSchema], path: &Path) -> Result<bool> {
 
 /// The image of the template of `schemas`, built on first use.
 #[cfg(feature = "sqlite")]
-fn template_for(schemas: &[ModelSchema]) -> Result<Arc<[u8]>> {
-    let fingerprint = crate::setup::fingerprint(Backend::Sqlite, schemas);
+fn template_for(schemas: &[Arc<ModelSchema>]) -> Result<Arc<[u8]>> {
     let mut templates = templates().lock().unwrap_or_else(|e| e.into_inner());
     let templates = open_templates(&mut templates)?;
+    let same = |known: &[Arc<ModelSchema>]| {
+        known.len() == schemas.len()
+            && known
+                .iter()
+                .zip(schemas)
+                .all(|(a, b)| Arc::ptr_eq(a, b) || a == b)
+    };
+    let fingerprint = match templates.known.iter().find(|(known, _)| same(known)) {
+        Some(&(_, fingerprint)) => fingerprint,
+        None => {
+            let fingerprint = crate::setup::fingerprint(Backend::Sqlite, schemas);
+            if templates.known.len() >= KNOWN {
+                templates.known.clear();
+            }
+            templates.known.push((schemas.to_vec(), fingerprint));
+            fingerprint
+        }
+    };
     if let Some(image) = templates.images.get(&fingerprint) {
         return Ok(Arc::clone(image));
     }
@@ -122,7 +154,7 @@ fn template_for(schemas: &[ModelSchema]) -> Result<Arc<[u8]>> {
 /// Without the `sqlite` feature: the error naming it (the same one `DataFlow::new` gives
 /// for a SQLite URL).
 #[cfg(not(feature = "sqlite"))]
-fn template_for(_schemas: &[ModelSchema]) -> Result<Arc<[u8]>> {
+fn template_for(_schemas: &[Arc<ModelSchema>]) -> Result<Arc<[u8]>> {
     Err(Error::DataFlow(dataflow::Error::BackendNotEnabled {
         url: "sqlite://".to_owned(),
         backend: Backend::Sqlite,
@@ -138,6 +170,7 @@ fn open_templates(templates: &mut Option<Templates>) -> Result<&mut Templates> {
             dir,
             files: HashMap::new(),
             images: HashMap::new(),
+            known: Vec::new(),
         });
     }
     Ok(templates.as_mut().expect("made above"))

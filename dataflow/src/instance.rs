@@ -1,6 +1,7 @@
 //! [`DataFlow`]: one database, and the only code that registers and unregisters the nodes it
 //! generates.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -157,6 +158,15 @@ impl DataFlow {
         models.iter().map(|m| (*m.schema).clone()).collect()
     }
 
+    /// [`model_schemas`](Self::model_schemas), shared (see `__private`).
+    pub(crate) fn shared_model_schemas(&self) -> Vec<Arc<ModelSchema>> {
+        let models = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
+        models
+            .iter()
+            .map(|m| Arc::clone(m.schema.shared()))
+            .collect()
+    }
+
     /// The kind of database behind this instance.
     pub fn backend(&self) -> Backend {
         self.inner.store.backend()
@@ -168,12 +178,18 @@ impl DataFlow {
     ///
     /// Registering the same model name twice on one instance is an error.
     pub fn model<M: Model>(&self) -> Result<()> {
-        self.register_model(M::schema().clone())
+        self.register(Cow::Borrowed(M::schema()))
     }
 
     /// Registers a model described at run time (what `model::<M>()` does with `M`'s schema).
     pub fn register_model(&self, schema: ModelSchema) -> Result<()> {
-        let schema = crate::db::sql::ValidSchema::new(schema)?;
+        self.register(Cow::Owned(schema))
+    }
+
+    fn register(&self, schema: Cow<'_, ModelSchema>) -> Result<()> {
+        // Checked, with its columns and node names, once per schema in the process.
+        let shape = nodes::shape_of(schema)?;
+        let schema = &shape.schema;
         let mut models = self.inner.models.lock().unwrap_or_else(|e| e.into_inner());
         if models.iter().any(|m| m.name() == schema.name()) {
             return Err(Error::DuplicateModel {
@@ -192,7 +208,7 @@ impl DataFlow {
                 ),
             });
         }
-        let model = Arc::new(ModelState::new(schema, self.inner.auto_migrate));
+        let model = Arc::new(ModelState::new(Arc::clone(&shape), self.inner.auto_migrate));
         let store = &self.inner.store;
         if store.has_migrations() && store.migrations_applied() {
             // Connected already: check the model against a migrated table now.

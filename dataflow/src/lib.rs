@@ -115,7 +115,7 @@ pub use dataflow_macros::Model;
 /// Not public API, and not covered by semver. Two users, nobody else:
 /// the code `#[derive(Model)]` generates (`OnceLock`), and the sibling crate
 /// `dataflow-testing`, which needs a few hooks into an instance that an application must
-/// never call (`tables_exist`, `redact`, `TRANSACTION_MARKER`). Both crates are released together at the same
+/// never call (`tables_exist`, `shared_model_schemas`, `redact`, `TRANSACTION_MARKER`). Both crates are released together at the same
 /// version, which is what makes this door safe.
 #[doc(hidden)]
 pub mod __private {
@@ -130,6 +130,13 @@ pub mod __private {
     /// model's first node needs to create them.
     pub fn tables_exist(db: &crate::DataFlow) {
         db.assume_tables_exist();
+    }
+
+    /// For `dataflow-testing`: the schemas of the models registered on `db`, in registration
+    /// order, shared rather than copied ([`DataFlow::model_schemas`](crate::DataFlow::model_schemas)
+    /// copies them): a fixture hands them to its template on every test.
+    pub fn shared_model_schemas(db: &crate::DataFlow) -> Vec<std::sync::Arc<crate::ModelSchema>> {
+        db.shared_model_schemas()
     }
 
     /// For `dataflow-testing`: `url` with its password replaced by `***`, the one rule both

@@ -120,8 +120,8 @@ fn serialize_display<S: serde::Serializer>(owner: &Owner, s: S) -> Result<S::Ok,
 
 /// A node to register, with what the registry records about it.
 pub(crate) struct Registration {
-    pub(crate) name: String,
-    pub(crate) model: Option<String>,
+    pub(crate) name: Arc<str>,
+    pub(crate) model: Option<Arc<str>>,
     pub(crate) kind: NodeKind,
     pub(crate) node: Arc<dyn Node>,
 }
@@ -240,7 +240,7 @@ impl NodeRegistry {
         self.register_owned(
             owner,
             vec![Registration {
-                name: name.to_owned(),
+                name: Arc::from(name),
                 model: None,
                 kind: NodeKind::Custom,
                 node,
@@ -374,11 +374,10 @@ impl NodeRegistry {
         registered_by: Option<Arc<str>>,
     ) -> Result<()> {
         let registered_by = registered_by.or_else(current_thread_name);
-        let names: Vec<String> = registrations.iter().map(|r| r.name.clone()).collect();
         self.try_update(|table| {
             let mut shadowed: Vec<(&str, Owner)> = Vec::new();
             for reg in &registrations {
-                let holder = table.get(reg.name.as_str()).and_then(|slots| {
+                let holder = table.get(&reg.name).and_then(|slots| {
                     slots
                         .iter()
                         .rev()
@@ -392,7 +391,7 @@ impl NodeRegistry {
                         Owner::Instance(instance),
                     ) => {
                         return Err(Error::Collision {
-                            name: reg.name.clone(),
+                            name: reg.name.to_string(),
                             instance,
                             holder,
                         })
@@ -413,25 +412,29 @@ impl NodeRegistry {
             for reg in &registrations {
                 let slot = Slot {
                     owner,
-                    model: reg.model.as_deref().map(Arc::from),
+                    model: reg.model.clone(),
                     kind: reg.kind,
                     registered_by: registered_by.clone(),
                     node: Arc::clone(&reg.node),
                 };
-                let key: Arc<str> = Arc::from(reg.name.as_str());
-                let slots: Vec<Slot> = table
-                    .get(&key)
-                    .map(|old| old.iter().filter(|s| s.owner != owner).cloned().collect())
-                    .unwrap_or_default();
-                let mut slots = slots;
-                slots.push(slot);
-                table.insert(key, slots.into());
+                // The names are shared (a model's are made once per schema): the key is a
+                // reference count, and a name nobody else holds is one allocation.
+                let slots: Arc<[Slot]> = match table.get(&reg.name) {
+                    None => Arc::new([slot]),
+                    Some(old) => old
+                        .iter()
+                        .filter(|s| s.owner != owner)
+                        .cloned()
+                        .chain(std::iter::once(slot))
+                        .collect(),
+                };
+                table.insert(Arc::clone(&reg.name), slots);
             }
             Ok(())
         })?;
         if let Some(observer) = self.observer.get() {
-            for name in &names {
-                observer.registered(name, owner);
+            for reg in &registrations {
+                observer.registered(&reg.name, owner);
             }
         }
         Ok(())
@@ -439,10 +442,16 @@ impl NodeRegistry {
 
     /// Removes exactly the registrations `owner` holds. Returns how many there were.
     pub(crate) fn unregister_owner(&self, owner: Owner) -> usize {
+        let holds = |slots: &Arc<[Slot]>| slots.iter().any(|s| s.owner == owner);
+        // An owner that holds nothing (an instance cleaned up already, or one that never
+        // registered) changes nothing: no writer lock, no snapshot copied and published.
+        // The answer is the snapshot's, as a lookup's would be.
+        if !self.table.load().values().any(holds) {
+            return 0;
+        }
         let observed = self.observer.get().is_some();
         let (count, removed) = self.update(|table| {
             let (mut count, mut removed) = (0, Vec::new());
-            let holds = |slots: &Arc<[Slot]>| slots.iter().any(|s| s.owner == owner);
             table.retain(holds, |name, slots| {
                 let held = slots.iter().filter(|s| s.owner == owner).count();
                 count += held;
@@ -584,8 +593,8 @@ mod tests {
 
     fn reg(name: &str, tag: &'static str) -> Registration {
         Registration {
-            name: name.to_owned(),
-            model: Some("User".to_owned()),
+            name: Arc::from(name),
+            model: Some(Arc::from("User")),
             kind: NodeKind::Create,
             node: Arc::new(Tagged(tag)),
         }
@@ -635,7 +644,10 @@ mod tests {
         assert_eq!(registry.unregister_owner(Owner::Instance(b)), 1);
         assert_eq!(tag_of(&registry, "UserCreateNode").as_deref(), Some("a"));
         assert_eq!(registry.get("UserCreateNode@df_1002").map(|_| ()), None);
+        // Holding nothing, an owner's cleanup publishes no new snapshot.
+        let before = registry.table.load_full();
         assert_eq!(registry.unregister_owner(Owner::Instance(b)), 0);
+        assert!(Arc::ptr_eq(&before, &registry.table.load_full()));
     }
 
     #[test]

@@ -484,6 +484,17 @@ impl Conn {
         })
     }
 
+    /// Closes the connection now, without handing it back to its pool first (the pool
+    /// counts it as gone). Closing fails only when the connection is broken: gone either
+    /// way.
+    pub(crate) fn close(self) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            on_conn!(self, _DB, c => {
+                let _ = c.close().await;
+            });
+        })
+    }
+
     /// Makes the pool close this connection instead of taking it back.
     pub(crate) fn close_on_drop(&mut self) {
         on_conn!(self, _DB, c => c.close_on_drop())

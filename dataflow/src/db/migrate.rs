@@ -245,10 +245,13 @@ impl Store {
                 }
                 #[cfg(feature = "sqlite")]
                 Direct::Pool => {
-                    #[allow(irrefutable_let_patterns)] // with SQLite as the only backend
-                    let Pool::Sqlite(pool) = &self.pool
-                    else {
-                        unreachable!("only an in-memory SQLite database has no direct connection")
+                    let pool = match self.pool() {
+                        Ok(Pool::Sqlite(pool)) => pool,
+                        Err(_) => return Err(sqlx::Error::PoolClosed.into()),
+                        #[allow(unreachable_patterns)] // with SQLite as the only backend
+                        Ok(_) => unreachable!(
+                            "only an in-memory SQLite database has no direct connection"
+                        ),
                     };
                     let mut conn = pool.acquire().await?;
                     run_in_transaction!(&mut *conn, migrator).await

@@ -10,7 +10,7 @@ pub(crate) mod sql;
 pub(crate) mod url;
 pub(crate) mod value;
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 #[cfg(feature = "mysql")]
@@ -41,6 +41,7 @@ pub(crate) struct PoolSettings {
 }
 
 /// The pool of each backend this build has (the features `sqlite`, `postgres`, `mysql`).
+#[derive(Clone)]
 enum Pool {
     #[cfg(feature = "sqlite")]
     Sqlite(SqlitePool),
@@ -61,7 +62,10 @@ pub(crate) struct Store {
     /// In transaction mode on PostgreSQL: where DDL runs, outside the test's transaction.
     #[cfg(feature = "postgres")]
     side: Option<PgConnectOptions>,
-    pool: Pool,
+    /// The pool, made on first use ([`Store::pool`]).
+    pool: OnceLock<Pool>,
+    /// Makes the pool.
+    make_pool: MakePool,
     /// Where the database is (host and port, or file), for error messages.
     location: String,
     /// `sqlite::memory:`: closing a connection could lose the database.
@@ -73,6 +77,14 @@ pub(crate) struct Store {
     /// How to open a connection outside the pool (for migrations).
     direct: Direct,
 }
+
+/// Builds a store's pool, once, on first use.
+///
+/// Made lazily because building one is not free: sqlx starts a maintenance task for it on
+/// the engine (waking a worker thread), and closing it wakes that task again. An instance
+/// whose tables came from a template may never touch its database (a test that only
+/// registers models), and then pays for neither.
+type MakePool = Box<dyn Fn() -> Pool + Send + Sync>;
 
 /// One connection kept out of sqlx's pool between sessions.
 ///
@@ -149,8 +161,6 @@ impl Store {
         settings: &PoolSettings,
         migrations: Option<Migrations>,
     ) -> Store {
-        // sqlx starts the pool's maintenance tasks on the current runtime: make it ours.
-        let _engine = engine::handle().enter();
         let backend = target.backend();
         match target {
             #[cfg(feature = "sqlite")]
@@ -165,13 +175,16 @@ impl Store {
                     .test_before_acquire(false)
                     .idle_timeout(None)
                     .max_lifetime(None);
-                let pool = begin_on_connect!(pool, settings.transaction).connect_lazy_with(options);
+                let pool = begin_on_connect!(pool, settings.transaction);
                 Store {
                     backend,
                     transaction: settings.transaction,
                     #[cfg(feature = "postgres")]
                     side: None,
-                    pool: Pool::Sqlite(pool),
+                    pool: OnceLock::new(),
+                    make_pool: Box::new(move || {
+                        Pool::Sqlite(pool.clone().connect_lazy_with(options.clone()))
+                    }),
                     location: "sqlite::memory:".to_owned(),
                     memory: true,
                     stash: Mutex::default(),
@@ -189,13 +202,16 @@ impl Store {
                     .disable_statement_logging();
                 let direct = Direct::Sqlite(options.clone());
                 let pool = pool_options::<sqlx::Sqlite>(settings, 4).test_before_acquire(false);
-                let pool = begin_on_connect!(pool, settings.transaction).connect_lazy_with(options);
+                let pool = begin_on_connect!(pool, settings.transaction);
                 Store {
                     backend,
                     transaction: settings.transaction,
                     #[cfg(feature = "postgres")]
                     side: None,
-                    pool: Pool::Sqlite(pool),
+                    pool: OnceLock::new(),
+                    make_pool: Box::new(move || {
+                        Pool::Sqlite(pool.clone().connect_lazy_with(options.clone()))
+                    }),
                     location: path.display().to_string(),
                     memory: false,
                     stash: Mutex::default(),
@@ -210,13 +226,15 @@ impl Store {
                 let side = settings.transaction.then(|| options.clone());
                 let direct = Direct::Postgres(options.clone());
                 let pool = pool_options::<sqlx::Postgres>(settings, 5);
-                let pool: PgPool =
-                    begin_on_connect!(pool, settings.transaction).connect_lazy_with(options);
+                let pool = begin_on_connect!(pool, settings.transaction);
                 Store {
                     backend,
                     transaction: settings.transaction,
                     side,
-                    pool: Pool::Postgres(pool),
+                    pool: OnceLock::new(),
+                    make_pool: Box::new(move || {
+                        Pool::Postgres(pool.clone().connect_lazy_with(options.clone()))
+                    }),
                     location,
                     memory: false,
                     stash: Mutex::default(),
@@ -229,13 +247,16 @@ impl Store {
                 let location = mysql_location(&options);
                 let options: MySqlConnectOptions = options.disable_statement_logging();
                 let direct = Direct::MySql(options.clone());
-                let pool: MySqlPool = pool_options(settings, 5).connect_lazy_with(options);
+                let pool = pool_options::<sqlx::MySql>(settings, 5);
                 Store {
                     backend,
                     transaction: settings.transaction,
                     #[cfg(feature = "postgres")]
                     side: None,
-                    pool: Pool::MySql(pool),
+                    pool: OnceLock::new(),
+                    make_pool: Box::new(move || {
+                        Pool::MySql(pool.clone().connect_lazy_with(options.clone()))
+                    }),
                     location,
                     memory: false,
                     stash: Mutex::default(),
@@ -244,6 +265,22 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// The pool, made now if it was not yet; [`sqlx::Error::PoolClosed`] once the store is
+    /// closed. Made under the stash's lock, which [`closer`](Self::closer) takes to mark the
+    /// store closed: a pool is either made before the close (and closed by it) or never.
+    fn pool(&self) -> Result<Pool> {
+        let stash = self.lock_stash();
+        if stash.closed {
+            return Err(Error::Database(sqlx::Error::PoolClosed));
+        }
+        let pool = self.pool.get_or_init(|| {
+            // sqlx starts the pool's maintenance task on the current runtime: make it ours.
+            let _engine = engine::handle().enter();
+            (self.make_pool)()
+        });
+        Ok(pool.clone())
     }
 
     pub(crate) fn backend(&self) -> Backend {
@@ -276,7 +313,7 @@ impl Store {
         if let Some(conn) = self.lock_stash().conn.take() {
             return Ok(conn);
         }
-        let conn = match &self.pool {
+        let conn = match &self.pool()? {
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => p.acquire().await.map(Conn::Sqlite),
             #[cfg(feature = "postgres")]
@@ -396,7 +433,10 @@ impl Store {
 
     /// Whether the pool has opened a connection (or is opening one).
     pub(crate) fn has_connected(&self) -> bool {
-        let size = match &self.pool {
+        let Some(pool) = self.pool.get() else {
+            return false;
+        };
+        let size = match pool {
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => p.size(),
             #[cfg(feature = "postgres")]
@@ -408,31 +448,29 @@ impl Store {
     }
 
     /// A future that closes every connection and owns what it needs, so that it does not
-    /// keep the store alive. From here on, sessions give their connections to the pool.
+    /// keep the store alive. From here on, sessions give their connections to the pool, and
+    /// no session gets one.
     pub(crate) fn closer(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let stashed = {
+        let (stashed, pool) = {
             let mut stash = self.lock_stash();
             stash.closed = true;
-            stash.conn.take()
-        };
-        let pool = match &self.pool {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(p) => Pool::Sqlite(p.clone()),
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(p) => Pool::Postgres(p.clone()),
-            #[cfg(feature = "mysql")]
-            Pool::MySql(p) => Pool::MySql(p.clone()),
+            (stash.conn.take(), self.pool.get().cloned())
         };
         async move {
-            // Back to the pool first (this runs on the engine), or `close` would wait for it.
-            drop(stashed);
+            // Closed here, not handed back: the pool would first ping it in a task of its
+            // own (another thread's wake-up and a round trip), and `close` would wait for
+            // that.
+            if let Some(conn) = stashed {
+                conn.close().await;
+            }
             match pool {
+                None => {}
                 #[cfg(feature = "sqlite")]
-                Pool::Sqlite(p) => p.close().await,
+                Some(Pool::Sqlite(p)) => p.close().await,
                 #[cfg(feature = "postgres")]
-                Pool::Postgres(p) => p.close().await,
+                Some(Pool::Postgres(p)) => p.close().await,
                 #[cfg(feature = "mysql")]
-                Pool::MySql(p) => p.close().await,
+                Some(Pool::MySql(p)) => p.close().await,
             }
         }
     }
@@ -634,8 +672,9 @@ mod tests {
 
     #[cfg(feature = "sqlite")]
     fn pool_size(store: &Store) -> u32 {
-        match &store.pool {
-            Pool::Sqlite(p) => p.size(),
+        match store.pool.get() {
+            None => 0,
+            Some(Pool::Sqlite(p)) => p.size(),
             #[allow(unreachable_patterns)]
             _ => unreachable!("a SQLite store"),
         }
@@ -669,6 +708,31 @@ mod tests {
         let s = Arc::clone(&store);
         let after = engine::block_on(async move { s.session().await.map(drop) });
         assert!(after.is_err(), "a session after close: {after:?}");
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn a_store_makes_its_pool_on_first_use_and_none_once_closed() {
+        let store = Arc::new(memory_store());
+        assert!(store.pool.get().is_none());
+        assert!(!store.has_connected());
+        // Closed before any use: nothing to close, and no pool is made afterwards.
+        engine::block_on(store.closer());
+        let s = Arc::clone(&store);
+        let after = engine::block_on(async move { s.session().await.map(drop) });
+        assert!(
+            matches!(after, Err(Error::Database(sqlx::Error::PoolClosed))),
+            "{after:?}"
+        );
+        assert!(store.pool.get().is_none());
+
+        let store = Arc::new(memory_store());
+        let s = Arc::clone(&store);
+        engine::block_on(async move { s.session().await?.finish(Ok(())).await }).unwrap();
+        assert!(store.pool.get().is_some() && store.has_connected());
+        // The stashed connection is closed by the closer, not left for the pool to ping.
+        engine::block_on(store.closer());
+        assert_eq!(pool_size(&store), 0);
     }
 
     #[cfg(feature = "sqlite")]

@@ -175,7 +175,7 @@ impl Op {
         let filter = self.filter(params, "filter")?;
         if filter.is_empty() && !self.flag(params, "confirmed", false)? {
             return Err(Error::EmptyFilter {
-                node: self.node.clone(),
+                node: self.node.to_string(),
                 table: self.model.schema.table().to_owned(),
             });
         }

@@ -6,34 +6,44 @@
 pub(crate) mod builtin;
 mod bulk;
 mod crud;
+mod shape;
 
 use std::sync::{Arc, Weak};
 
 use serde_json::{Map, Value};
 
-use crate::db::sql::{self, Conflict, Dialect, Ident, QueryBuilder, SqlQuery, ValidSchema};
-use crate::db::value::{self, Column, SqlValue};
+use crate::db::sql::{self, Conflict, Dialect, Ident, QueryBuilder, SqlQuery};
+use crate::db::value::{self, SqlValue};
 use crate::db::{engine, introspect, Backend, Session, Store};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::node::{Node, NodeFuture, NodeKind, Params};
 use crate::registry::{InstanceId, Registration};
 
-/// A model registered on an instance, shared by its ten nodes.
+pub(crate) use self::shape::{shape_of, ModelShape};
+
+/// A model registered on an instance, shared by its ten nodes: the model's shape (shared
+/// by every instance that registers the same schema) and what is this instance's own.
 #[derive(Debug)]
 pub(crate) struct ModelState {
-    pub(crate) schema: ValidSchema,
-    pub(crate) columns: Vec<Column>,
+    shape: Arc<ModelShape>,
     auto_migrate: bool,
     table_ready: tokio::sync::OnceCell<()>,
 }
 
+/// `model.schema`, `model.columns`: the shape's.
+impl std::ops::Deref for ModelState {
+    type Target = ModelShape;
+
+    fn deref(&self) -> &ModelShape {
+        &self.shape
+    }
+}
+
 impl ModelState {
-    pub(crate) fn new(schema: ValidSchema, auto_migrate: bool) -> Self {
-        let columns = sql::columns(&schema);
+    pub(crate) fn new(shape: Arc<ModelShape>, auto_migrate: bool) -> Self {
         ModelState {
-            schema,
-            columns,
+            shape,
             auto_migrate,
             table_ready: tokio::sync::OnceCell::new(),
         }
@@ -114,27 +124,25 @@ pub(crate) fn generate(
 ) -> Vec<Registration> {
     NodeKind::GENERATED
         .iter()
-        .map(|&kind| {
-            let name = kind.node_name(model.name());
-            Registration {
-                name: name.clone(),
-                model: Some(model.name().to_owned()),
+        .zip(&model.names)
+        .map(|(&kind, name)| Registration {
+            name: Arc::clone(name),
+            model: Some(Arc::clone(&model.model)),
+            kind,
+            node: Arc::new(ModelNode {
                 kind,
-                node: Arc::new(ModelNode {
-                    kind,
-                    name,
-                    model: Arc::clone(model),
-                    store: Arc::downgrade(store),
-                    instance,
-                }),
-            }
+                name: Arc::clone(name),
+                model: Arc::clone(model),
+                store: Arc::downgrade(store),
+                instance,
+            }),
         })
         .collect()
 }
 
 struct ModelNode {
     kind: NodeKind,
-    name: String,
+    name: Arc<str>,
     model: Arc<ModelState>,
     store: Weak<Store>,
     instance: InstanceId,
@@ -165,7 +173,7 @@ impl ModelNode {
     /// What one run needs, owned; fails once the instance is gone.
     fn op(&self) -> Result<Op> {
         let store = self.store.upgrade().ok_or_else(|| Error::InstanceGone {
-            node: self.name.clone(),
+            node: self.name.to_string(),
             instance: self.instance,
         })?;
         Ok(Op {
@@ -178,7 +186,7 @@ impl ModelNode {
 
 /// One run of a generated node: what it needs, owned, so it can move to the engine.
 pub(crate) struct Op {
-    node: String,
+    node: Arc<str>,
     model: Arc<ModelState>,
     store: Arc<Store>,
 }

@@ -6,6 +6,7 @@
 //! timestamp columns), or by a [`ValidSchema`], whose names were all validated once.
 
 use std::ops::Deref;
+use std::sync::Arc;
 
 use crate::error::Result;
 use crate::model::{validate_identifier, FieldDef, ModelSchema};
@@ -59,15 +60,21 @@ impl PartialEq<&str> for Ident<'_> {
 
 /// A [`ModelSchema`] that passed [`validate`](ModelSchema::validate): every name it holds
 /// can be handed out as an [`Ident`] without checking it again. It reads as the schema
-/// (`Deref`).
+/// (`Deref`). Shared, not copied, by whoever needs the schema itself
+/// ([`shared`](Self::shared)).
 #[derive(Debug, Clone)]
-pub(crate) struct ValidSchema(ModelSchema);
+pub(crate) struct ValidSchema(Arc<ModelSchema>);
 
 impl ValidSchema {
     /// Validates `schema`.
     pub(crate) fn new(schema: ModelSchema) -> Result<Self> {
         schema.validate()?;
-        Ok(ValidSchema(schema))
+        Ok(ValidSchema(Arc::new(schema)))
+    }
+
+    /// The schema, shared.
+    pub(crate) fn shared(&self) -> &Arc<ModelSchema> {
+        &self.0
     }
 
     /// The table.
