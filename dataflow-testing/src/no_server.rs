@@ -125,7 +125,8 @@ pub(crate) struct Reusable {
 }
 
 /// Drops the unused templates of the test server: with no server backend in this build,
-/// there are none (or a named server is the error of [`Server::from_env`]).
+/// there are none; a server named in the environment is an error naming the feature to
+/// enable.
 pub fn drop_unused_templates(_unused_for: Duration) -> Result<Vec<String>> {
     match Server::from_env() {
         None => Ok(Vec::new()),
