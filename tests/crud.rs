@@ -372,6 +372,13 @@ async fn a_bulk_create_of_rows_that_set_different_fields_stores_each_as_given(ur
             ("r5", "Five", &Value::Null, &json!(false)),
         ]
     );
+    // One time for the whole call, in both columns of every row.
+    let records = all["records"].as_array().unwrap();
+    let created = &records[0]["created_at"];
+    assert!(created.is_string(), "{created}");
+    for r in records {
+        assert_eq!((&r["created_at"], &r["updated_at"]), (created, created));
+    }
 
     // A bad row after good ones: the error names its row and field, and nothing is written.
     let data = json!({"data": [
