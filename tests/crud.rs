@@ -334,6 +334,69 @@ async fn a_bulk_create_that_fails_half_way_leaves_no_rows(url: &str) {
     );
 }
 
+async fn a_bulk_create_of_rows_that_set_different_fields_stores_each_as_given(url: &str) {
+    let db = users(url).await;
+    // Rows with and without the optional `age`, in runs that batches of two cut across.
+    let data = json!({"data": [
+        {"id": "r1", "name": "One", "age": 1, "active": true},
+        {"id": "r2", "name": "Two", "active": false},
+        {"id": "r3", "active": true, "name": "Three"},
+        {"id": "r4", "name": "Four", "age": 4, "active": true},
+        {"id": "r5", "name": "Five", "age": null, "active": false},
+    ], "batch_size": 2});
+    assert_eq!(
+        run_node(&db, "UserBulkCreateNode", data).await.unwrap(),
+        json!({"processed": 5, "inserted": 5})
+    );
+    let all = run_node(&db, "UserListNode", json!({})).await.unwrap();
+    let stored: Vec<(&str, &str, &Value, &Value)> = all["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap(),
+                r["name"].as_str().unwrap(),
+                &r["age"],
+                &r["active"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            ("r1", "One", &json!(1), &json!(true)),
+            ("r2", "Two", &Value::Null, &json!(false)),
+            ("r3", "Three", &Value::Null, &json!(true)),
+            ("r4", "Four", &json!(4), &json!(true)),
+            ("r5", "Five", &Value::Null, &json!(false)),
+        ]
+    );
+    // One time for the whole call, in both columns of every row.
+    let records = all["records"].as_array().unwrap();
+    let created = &records[0]["created_at"];
+    assert!(created.is_string(), "{created}");
+    for r in records {
+        assert_eq!((&r["created_at"], &r["updated_at"]), (created, created));
+    }
+
+    // A bad row after good ones: the error names its row and field, and nothing is written.
+    let data = json!({"data": [
+        {"id": "s1", "name": "Fine", "active": true},
+        {"id": "s2", "name": "Fine", "age": 2, "active": true},
+        {"id": "s3", "age": 3, "active": true},
+    ]});
+    let err = run_node(&db, "UserBulkCreateNode", data).await.unwrap_err();
+    assert!(
+        matches!(err.root(), Error::MissingField { context, field } if field == "name" && context.contains("data[2]")),
+        "{err}"
+    );
+    assert_eq!(
+        run_node(&db, "UserListNode", json!({})).await.unwrap()["count"],
+        5
+    );
+}
+
 async fn hostile_strings_are_stored_literally(url: &str) {
     let db = users(url).await;
     let evil = "Robert'); DROP TABLE users; --";
@@ -361,5 +424,6 @@ on_every_backend! {
     upsert_creates_then_updates,
     bulk_operations,
     a_bulk_create_that_fails_half_way_leaves_no_rows,
+    a_bulk_create_of_rows_that_set_different_fields_stores_each_as_given,
     hostile_strings_are_stored_literally,
 }

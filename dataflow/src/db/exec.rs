@@ -3,8 +3,11 @@
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
+use sqlx::error::BoxDynError;
 use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
+#[cfg(feature = "sqlite")]
+use sqlx::sqlite::SqliteArguments;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 use sqlx::types::Json;
 #[cfg(feature = "mysql")]
@@ -13,7 +16,7 @@ use sqlx::MySql;
 use sqlx::Postgres;
 #[cfg(feature = "sqlite")]
 use sqlx::Sqlite;
-use sqlx::{Database, Row};
+use sqlx::{Arguments, Database, Row};
 
 use crate::error::Result;
 use crate::model::FieldType;
@@ -34,11 +37,13 @@ pub(crate) struct Done {
 
 /// How one backend binds and decodes values.
 pub(crate) trait Driver: Database {
-    /// Binds `value`, borrowed from the query it belongs to (no copy of text or bytes).
-    fn bind<'q>(
-        query: Query<'q, Self, <Self as Database>::Arguments<'q>>,
-        value: &'q SqlValue,
-    ) -> Query<'q, Self, <Self as Database>::Arguments<'q>>;
+    /// Adds `value` to a statement's arguments, moved in: text and bytes are handed over,
+    /// not copied (SQLite's driver would copy borrowed ones to send them to its worker
+    /// thread).
+    fn bind(
+        args: &mut <Self as Database>::Arguments<'_>,
+        value: SqlValue,
+    ) -> Result<(), BoxDynError>;
 
     fn decode(row: &Self::Row, index: usize, ty: FieldType) -> Result<Value>;
 
@@ -56,19 +61,20 @@ fn opt<T>(value: Option<T>, f: impl FnOnce(T) -> Value) -> Value {
     value.map_or(Value::Null, f)
 }
 
-/// Binds the value types every backend encodes the same way; `None` for the rest.
+/// Binds the value types every backend encodes the same way: `Ok` with what adding it gave,
+/// or `Err` with the value for the backend to bind.
 macro_rules! bind_common {
-    ($query:expr, $value:expr) => {
+    ($args:expr, $value:expr) => {
         match $value {
-            SqlValue::Bool(v) => Ok($query.bind(*v)),
-            SqlValue::I16(v) => Ok($query.bind(*v)),
-            SqlValue::I32(v) => Ok($query.bind(*v)),
-            SqlValue::I64(v) => Ok($query.bind(*v)),
-            SqlValue::F64(v) => Ok($query.bind(*v)),
-            SqlValue::Text(v) => Ok($query.bind(v.as_str())),
-            SqlValue::SharedText(v) => Ok($query.bind(&**v)),
-            SqlValue::Bytes(v) => Ok($query.bind(v.as_slice())),
-            _ => Err($query),
+            SqlValue::Bool(v) => Ok($args.add(v)),
+            SqlValue::I16(v) => Ok($args.add(v)),
+            SqlValue::I32(v) => Ok($args.add(v)),
+            SqlValue::I64(v) => Ok($args.add(v)),
+            SqlValue::F64(v) => Ok($args.add(v)),
+            SqlValue::Text(v) => Ok($args.add(v)),
+            SqlValue::SharedText(v) => Ok($args.add(String::from(&*v))),
+            SqlValue::Bytes(v) => Ok($args.add(v)),
+            other => Err(other),
         }
     };
 }
@@ -76,23 +82,23 @@ macro_rules! bind_common {
 /// Binds a typed null for a backend that checks parameter types.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 macro_rules! bind_typed_null {
-    ($query:expr, $ty:expr) => {
+    ($args:expr, $ty:expr) => {
         match $ty {
-            FieldType::String => $query.bind(None::<String>),
-            FieldType::I16 => $query.bind(None::<i16>),
-            FieldType::I32 => $query.bind(None::<i32>),
-            FieldType::I64 => $query.bind(None::<i64>),
-            FieldType::F32 => $query.bind(None::<f32>),
-            FieldType::F64 => $query.bind(None::<f64>),
-            FieldType::Date => $query.bind(None::<NaiveDate>),
-            FieldType::Bool => $query.bind(None::<bool>),
-            FieldType::Bytes => $query.bind(None::<Vec<u8>>),
-            FieldType::Json => $query.bind(None::<Json<Value>>),
-            FieldType::DateTime => $query.bind(None::<DateTime<Utc>>),
-            FieldType::NaiveDateTime => $query.bind(None::<NaiveDateTime>),
+            FieldType::String => $args.add(None::<String>),
+            FieldType::I16 => $args.add(None::<i16>),
+            FieldType::I32 => $args.add(None::<i32>),
+            FieldType::I64 => $args.add(None::<i64>),
+            FieldType::F32 => $args.add(None::<f32>),
+            FieldType::F64 => $args.add(None::<f64>),
+            FieldType::Date => $args.add(None::<NaiveDate>),
+            FieldType::Bool => $args.add(None::<bool>),
+            FieldType::Bytes => $args.add(None::<Vec<u8>>),
+            FieldType::Json => $args.add(None::<Json<Value>>),
+            FieldType::DateTime => $args.add(None::<DateTime<Utc>>),
+            FieldType::NaiveDateTime => $args.add(None::<NaiveDateTime>),
             // Text where the backend stores them as text; PostgreSQL's own types are bound
             // by `typed_driver!`.
-            FieldType::Uuid | FieldType::Decimal => $query.bind(None::<String>),
+            FieldType::Uuid | FieldType::Decimal => $args.add(None::<String>),
         }
     };
 }
@@ -124,25 +130,22 @@ macro_rules! decode_common {
 
 #[cfg(feature = "sqlite")]
 impl Driver for Sqlite {
-    fn bind<'q>(
-        query: Query<'q, Self, <Self as Database>::Arguments<'q>>,
-        value: &'q SqlValue,
-    ) -> Query<'q, Self, <Self as Database>::Arguments<'q>> {
-        match bind_common!(query, value) {
-            Ok(query) => query,
-            Err(query) => match value {
+    fn bind(args: &mut SqliteArguments<'_>, value: SqlValue) -> Result<(), BoxDynError> {
+        match bind_common!(args, value) {
+            Ok(added) => added,
+            Err(value) => match value {
                 // SQLite columns are untyped: any null will do.
-                SqlValue::Null(_) | SqlValue::UntypedNull => query.bind(None::<i64>),
+                SqlValue::Null(_) | SqlValue::UntypedNull => args.add(None::<i64>),
                 // REAL is a double: store the f32's own digits, not its binary expansion.
-                SqlValue::F32(v) => query.bind(f64::from(*v)),
-                SqlValue::Json(v) => query.bind(v.to_string()),
-                SqlValue::DateTime(t) => query.bind(value::format_datetime(t)),
-                SqlValue::NaiveDateTime(t) => query.bind(value::format_naive(t)),
-                SqlValue::Date(d) => query.bind(value::format_date(d)),
+                SqlValue::F32(v) => args.add(f64::from(v)),
+                SqlValue::Json(v) => args.add(v.to_string()),
+                SqlValue::DateTime(t) => args.add(value::format_datetime(&t)),
+                SqlValue::NaiveDateTime(t) => args.add(value::format_naive(&t)),
+                SqlValue::Date(d) => args.add(value::format_date(&d)),
                 #[cfg(feature = "uuid")]
-                SqlValue::Uuid(u) => query.bind(u.hyphenated().to_string()),
+                SqlValue::Uuid(u) => args.add(u.hyphenated().to_string()),
                 #[cfg(feature = "decimal")]
-                SqlValue::Decimal(d) => query.bind(d.to_string()),
+                SqlValue::Decimal(d) => args.add(d.to_string()),
                 _ => unreachable!("bind_common binds every other value"),
             },
         }
@@ -187,24 +190,24 @@ impl Driver for Sqlite {
 macro_rules! typed_driver {
     ($db:ty, null: $null:expr, uuid: $uuid:expr, special: $special:expr, |$result:ident| $done:expr) => {
         impl Driver for $db {
-            fn bind<'q>(
-                query: Query<'q, Self, <Self as Database>::Arguments<'q>>,
-                value: &'q SqlValue,
-            ) -> Query<'q, Self, <Self as Database>::Arguments<'q>> {
-                match bind_common!(query, value) {
-                    Ok(query) => query,
-                    Err(query) => match value {
-                        SqlValue::Null(ty) => $null(query, *ty),
-                        SqlValue::UntypedNull => query.bind(UntypedNull),
-                        SqlValue::F32(v) => query.bind(*v),
-                        SqlValue::Json(v) => query.bind(Json(v)),
-                        SqlValue::DateTime(t) => query.bind(*t),
-                        SqlValue::NaiveDateTime(t) => query.bind(*t),
-                        SqlValue::Date(d) => query.bind(*d),
+            fn bind(
+                args: &mut <Self as Database>::Arguments<'_>,
+                value: SqlValue,
+            ) -> Result<(), BoxDynError> {
+                match bind_common!(args, value) {
+                    Ok(added) => added,
+                    Err(value) => match value {
+                        SqlValue::Null(ty) => $null(args, ty),
+                        SqlValue::UntypedNull => args.add(UntypedNull),
+                        SqlValue::F32(v) => args.add(v),
+                        SqlValue::Json(v) => args.add(Json(*v)),
+                        SqlValue::DateTime(t) => args.add(t),
+                        SqlValue::NaiveDateTime(t) => args.add(t),
+                        SqlValue::Date(d) => args.add(d),
                         #[cfg(feature = "uuid")]
-                        SqlValue::Uuid(u) => $uuid(query, u),
+                        SqlValue::Uuid(u) => $uuid(args, u),
                         #[cfg(feature = "decimal")]
-                        SqlValue::Decimal(d) => query.bind(*d),
+                        SqlValue::Decimal(d) => args.add(d),
                         _ => unreachable!("bind_common binds every other value"),
                     },
                 }
@@ -252,19 +255,19 @@ typed_driver!(
 );
 
 #[cfg(feature = "postgres")]
-fn pg_null(query: PgQuery<'_>, ty: FieldType) -> PgQuery<'_> {
+fn pg_null(args: &mut PgArguments, ty: FieldType) -> Result<(), BoxDynError> {
     match ty {
         #[cfg(feature = "uuid")]
-        FieldType::Uuid => query.bind(None::<uuid::Uuid>),
+        FieldType::Uuid => args.add(None::<uuid::Uuid>),
         #[cfg(feature = "decimal")]
-        FieldType::Decimal => query.bind(None::<rust_decimal::Decimal>),
-        ty => bind_typed_null!(query, ty),
+        FieldType::Decimal => args.add(None::<rust_decimal::Decimal>),
+        ty => bind_typed_null!(args, ty),
     }
 }
 
 #[cfg(all(feature = "postgres", feature = "uuid"))]
-fn pg_uuid<'q>(query: PgQuery<'q>, u: &uuid::Uuid) -> PgQuery<'q> {
-    query.bind(*u)
+fn pg_uuid(args: &mut PgArguments, u: uuid::Uuid) -> Result<(), BoxDynError> {
+    args.add(u)
 }
 
 #[cfg(feature = "postgres")]
@@ -290,14 +293,14 @@ fn pg_special(row: &sqlx::postgres::PgRow, index: usize, ty: FieldType) -> Resul
 }
 
 #[cfg(feature = "mysql")]
-fn mysql_null(query: MySqlQuery<'_>, ty: FieldType) -> MySqlQuery<'_> {
-    bind_typed_null!(query, ty)
+fn mysql_null(args: &mut MySqlArguments, ty: FieldType) -> Result<(), BoxDynError> {
+    bind_typed_null!(args, ty)
 }
 
 /// MySQL keeps UUIDs as CHAR(36).
 #[cfg(all(feature = "mysql", feature = "uuid"))]
-fn mysql_uuid<'q>(query: MySqlQuery<'q>, u: &uuid::Uuid) -> MySqlQuery<'q> {
-    query.bind(u.hyphenated().to_string())
+fn mysql_uuid(args: &mut MySqlArguments, u: uuid::Uuid) -> Result<(), BoxDynError> {
+    args.add(u.hyphenated().to_string())
 }
 
 /// A UUID is CHAR(36); a DECIMAL comes as text either way, and is read as text so that its
@@ -322,10 +325,10 @@ typed_driver!(
     }
 );
 
-#[cfg(feature = "postgres")]
-type PgQuery<'q> = Query<'q, Postgres, <Postgres as Database>::Arguments<'q>>;
 #[cfg(feature = "mysql")]
-type MySqlQuery<'q> = Query<'q, MySql, <MySql as Database>::Arguments<'q>>;
+use sqlx::mysql::MySqlArguments;
+#[cfg(feature = "postgres")]
+use sqlx::postgres::PgArguments;
 
 /// A date, UUID or decimal stored as text, as JSON.
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
@@ -387,14 +390,21 @@ impl sqlx::Encode<'_, MySql> for UntypedNull {
     }
 }
 
+/// `sql` with `args` bound, moved in. A value the driver cannot encode is an error here,
+/// before anything runs.
 pub(crate) fn prepare<'q, DB: Driver>(
-    q: &'q SqlQuery,
-) -> Query<'q, DB, <DB as Database>::Arguments<'q>> {
-    q.args
-        .iter()
-        .fold(sqlx::query::<DB>(&q.sql), |query, value| {
-            DB::bind(query, value)
-        })
+    sql: &'q str,
+    args: Vec<SqlValue>,
+) -> std::result::Result<Query<'q, DB, <DB as Database>::Arguments<'q>>, sqlx::Error>
+where
+    <DB as Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
+    let mut arguments = <DB as Database>::Arguments::default();
+    arguments.reserve(args.len(), 0);
+    for value in args {
+        DB::bind(&mut arguments, value).map_err(sqlx::Error::Encode)?;
+    }
+    Ok(sqlx::query_with(sql, arguments))
 }
 
 fn rows_to_json<DB: Driver>(
@@ -452,10 +462,11 @@ impl Conn {
     // higher-ranked `Executor` bounds are not provably `Send`.
     // The futures are boxed for the same reason: it erases sqlx's lifetimes, which the
     // compiler otherwise fails to prove `Send` for in the callers' futures.
-    pub(crate) fn execute<'a>(&'a mut self, q: &'a SqlQuery) -> BoxFuture<'a, Result<Done>> {
+    pub(crate) fn execute(&mut self, q: SqlQuery) -> BoxFuture<'_, Result<Done>> {
         Box::pin(async move {
+            let SqlQuery { sql, args } = q;
             Ok(on_conn!(self, DB, c => {
-                let result = prepare::<DB>(q).execute(&mut **c).await?;
+                let result = prepare::<DB>(&sql, args)?.execute(&mut **c).await?;
                 DB::done(&result)
             }))
         })
@@ -463,12 +474,13 @@ impl Conn {
 
     pub(crate) fn fetch<'a>(
         &'a mut self,
-        q: &'a SqlQuery,
+        q: SqlQuery,
         columns: &'a [Column],
     ) -> BoxFuture<'a, Result<Vec<Map<String, Value>>>> {
         Box::pin(async move {
+            let SqlQuery { sql, args } = q;
             on_conn!(self, DB, c => {
-                let rows = prepare::<DB>(q).fetch_all(&mut **c).await?;
+                let rows = prepare::<DB>(&sql, args)?.fetch_all(&mut **c).await?;
                 rows_to_json::<DB>(&rows, columns)
             })
         })

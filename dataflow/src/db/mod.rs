@@ -352,7 +352,7 @@ impl Store {
             return self.execute_ddl_aside(options, q).await;
         }
         let mut session = self.session().await?;
-        let done = session.execute(q).await;
+        let done = session.execute(q.clone()).await;
         session.finish(done).await.map(drop)
     }
 
@@ -552,13 +552,13 @@ impl Session<'_> {
             .expect("a session has its connection until it finishes")
     }
 
-    pub(crate) async fn execute(&mut self, q: &SqlQuery) -> Result<Done> {
+    pub(crate) async fn execute(&mut self, q: SqlQuery) -> Result<Done> {
         self.conn().execute(q).await
     }
 
     pub(crate) async fn fetch(
         &mut self,
-        q: &SqlQuery,
+        q: SqlQuery,
         columns: &[Column],
     ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
         self.conn().fetch(q, columns).await
@@ -687,12 +687,12 @@ mod tests {
         let s = Arc::clone(&store);
         engine::block_on(async move {
             let mut session = s.session().await?;
-            let done = session.execute(&sql("CREATE TABLE t (n INTEGER)")).await;
+            let done = session.execute(sql("CREATE TABLE t (n INTEGER)")).await;
             session.finish(done).await?;
             for n in 0..20 {
                 let mut session = s.begin().await?;
                 let done = session
-                    .execute(&sql(&format!("INSERT INTO t VALUES ({n})")))
+                    .execute(sql(&format!("INSERT INTO t VALUES ({n})")))
                     .await;
                 session.finish(done).await?;
             }
@@ -742,10 +742,10 @@ mod tests {
         let s = Arc::clone(&store);
         let rows = engine::block_on(async move {
             let mut session = s.session().await?;
-            let done = session.execute(&sql("CREATE TABLE t (n INTEGER)")).await;
+            let done = session.execute(sql("CREATE TABLE t (n INTEGER)")).await;
             session.finish(done).await?;
             let mut session = s.begin().await?;
-            session.execute(&sql("INSERT INTO t VALUES (1)")).await?;
+            session.execute(sql("INSERT INTO t VALUES (1)")).await?;
             drop(session); // never finished: rolled back, not closed
                            // Time for what the drop started in the background (a close would be done).
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -755,7 +755,7 @@ mod tests {
                 ty: crate::model::FieldType::I64,
                 nullable: false,
             }];
-            let rows = session.fetch(&sql("SELECT n FROM t"), &columns).await;
+            let rows = session.fetch(sql("SELECT n FROM t"), &columns).await;
             session.finish(rows).await
         })
         .expect("the table is still there");

@@ -39,7 +39,7 @@ impl Conn {
             }
             let q = self.bound(sql, params).await?;
             Ok(on_conn!(self, DB, c => {
-                prepare::<DB>(&q).execute(&mut **c).await.map_err(fail)?.rows_affected()
+                prepare::<DB>(&q.sql, q.args).map_err(fail)?.execute(&mut **c).await.map_err(fail)?.rows_affected()
             }))
         })
     }
@@ -54,7 +54,7 @@ impl Conn {
             let q = self.bound(sql, params).await?;
             let fail = |e| sql_error(sql, e);
             on_conn!(self, DB, c => {
-                let rows = prepare::<DB>(&q).fetch_all(&mut **c).await.map_err(fail)?;
+                let rows = prepare::<DB>(&q.sql, q.args).map_err(fail)?.fetch_all(&mut **c).await.map_err(fail)?;
                 rows.iter()
                     .map(|row| row_json::<DB>(sql, row))
                     .collect()

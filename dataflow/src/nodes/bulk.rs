@@ -1,8 +1,6 @@
 //! BulkCreate, BulkUpdate, BulkDelete and BulkUpsert. Each runs in one transaction: it
 //! applies entirely or not at all.
 
-use std::sync::Arc;
-
 use serde_json::{json, Map, Value};
 
 use super::Op;
@@ -15,8 +13,13 @@ use crate::node::Params;
 
 const DEFAULT_BATCH_SIZE: u64 = 1000;
 
-/// A row to insert: its columns (shared by a run of rows that set the same ones) and values.
-type Row<'m> = (Arc<[Ident<'m>]>, Vec<SqlValue>);
+/// Consecutive rows to insert that set the same columns: their values, row after row, in
+/// one list (no list per row).
+struct Run<'m> {
+    columns: Vec<Ident<'m>>,
+    values: Vec<SqlValue>,
+    rows: usize,
+}
 
 impl Op {
     /// Parameters: `data`, `batch_size`, `conflict_resolution`. Result: `{"processed", "inserted"}`.
@@ -38,7 +41,7 @@ impl Op {
             }
         };
         let converted = self.convert_rows(&rows)?;
-        let processed = converted.len();
+        let processed = rows.len();
         let mut session = self.store.begin().await?;
         let result = self
             .insert_batches(&mut session, converted, batch_size, conflict)
@@ -60,7 +63,7 @@ impl Op {
         let values = self.values(fields, || self.context("fields"), false)?;
         let q = self.update_sql(values, &filter).build();
         let mut session = self.store.begin().await?;
-        let result = session.execute(&q).await;
+        let result = session.execute(q).await;
         let done = session.finish(result).await?;
         Ok(json!({ "processed": done.rows_affected, "updated": done.rows_affected }))
     }
@@ -73,7 +76,7 @@ impl Op {
         q.push("DELETE FROM ").push_ident(self.model.table());
         filter.push_where(&mut q);
         let mut session = self.store.begin().await?;
-        let result = session.execute(&q.build()).await;
+        let result = session.execute(q.build()).await;
         let done = session.finish(result).await?;
         Ok(json!({ "processed": done.rows_affected, "deleted": done.rows_affected }))
     }
@@ -123,8 +126,7 @@ impl Op {
                         let id = self.id_value(&row["id"])?;
                         session
                             .execute(
-                                &self
-                                    .update_sql(update, &Filter::equal(Ident::ID, id))
+                                self.update_sql(update, &Filter::equal(Ident::ID, id))
                                     .build(),
                             )
                             .await?;
@@ -214,16 +216,16 @@ impl Op {
             .collect()
     }
 
-    /// Checks and converts every row. A run of rows that set the same columns shares one
-    /// list of them.
-    fn convert_rows(&self, rows: &[&Map<String, Value>]) -> Result<Vec<Row<'_>>> {
+    /// Checks and converts every row. Consecutive rows that set the same columns make one
+    /// [`Run`].
+    fn convert_rows(&self, rows: &[&Map<String, Value>]) -> Result<Vec<Run<'_>>> {
         let now = value::now_for_rows(self.backend());
-        let mut out: Vec<Row<'_>> = Vec::with_capacity(rows.len());
+        let mut runs: Vec<Run<'_>> = Vec::new();
         let mut columns: Vec<Ident<'_>> = Vec::new();
+        let mut row: Vec<SqlValue> = Vec::new();
         for (i, fields) in rows.iter().enumerate() {
             let context = || self.context(&format!("data[{i}]"));
             columns.clear();
-            let mut row = Vec::with_capacity(fields.len() + 2);
             for (name, v) in *fields {
                 if let Some((column, value)) = self.field_value(name, v, context, true)? {
                     columns.push(column);
@@ -235,13 +237,26 @@ impl Op {
                 columns.extend([Ident::CREATED_AT, Ident::UPDATED_AT]);
                 row.extend([now.clone(), now.clone()]);
             }
-            let shared = match out.last() {
-                Some((previous, _)) if **previous == *columns => Arc::clone(previous),
-                _ => Arc::from(columns.as_slice()),
-            };
-            out.push((shared, row));
+            match runs.last_mut() {
+                Some(run) if run.columns == columns => {
+                    run.values.append(&mut row);
+                    run.rows += 1;
+                }
+                _ => {
+                    let mut values = std::mem::take(&mut row);
+                    if runs.is_empty() {
+                        // Rows mostly set the same columns: room for all of them at once.
+                        values.reserve((rows.len() - i - 1) * values.len());
+                    }
+                    runs.push(Run {
+                        columns: columns.clone(),
+                        values,
+                        rows: 1,
+                    });
+                }
+            }
         }
-        Ok(out)
+        Ok(runs)
     }
 
     /// Multi-row inserts, as few statements as the bind limit allows. Returns the number of
@@ -249,49 +264,54 @@ impl Op {
     async fn insert_batches(
         &self,
         session: &mut Session<'_>,
-        rows: Vec<Row<'_>>,
+        runs: Vec<Run<'_>>,
         batch_size: usize,
         conflict: Conflict,
     ) -> Result<u64> {
+        // Where the row count cannot tell inserts from the rest (an update, or MySQL's
+        // found-rows count of a skip), count the stored ids first.
+        let counted = !self.dialect().counts_inserts(conflict);
         let mut inserted = 0;
-        let mut rows = rows.into_iter().peekable();
-        while let Some((columns, first)) = rows.next() {
+        for Run {
+            columns,
+            values,
+            rows,
+        } in runs
+        {
+            let width = columns.len();
             let per_statement = batch_size
-                .min(self.dialect().max_bind_params() / columns.len())
+                .min(self.dialect().max_bind_params() / width.max(1))
                 .max(1);
-            let mut batch = vec![first];
-            while batch.len() < per_statement {
-                match rows.next_if(|(c, _)| *c == columns) {
-                    Some((_, row)) => batch.push(row),
-                    None => break,
-                }
+            let mut values = values.into_iter();
+            let mut left = rows;
+            while left > 0 {
+                let size = per_statement.min(left);
+                left -= size;
+                let batch: Vec<SqlValue> = values.by_ref().take(size * width).collect();
+                let existing = match counted {
+                    true => self.count_existing(session, &columns, &batch).await?,
+                    false => 0,
+                };
+                let done = session
+                    .execute(self.insert_sql(&columns, size, batch, conflict).build())
+                    .await?;
+                inserted += if counted {
+                    size as u64 - existing
+                } else {
+                    done.rows_affected
+                };
             }
-            // Where the row count cannot tell inserts from the rest (an update, or MySQL's
-            // found-rows count of a skip), count the stored ids first.
-            let counted = !self.dialect().counts_inserts(conflict);
-            let existing = match counted {
-                true => self.count_existing(session, &columns, &batch).await?,
-                false => 0,
-            };
-            let size = batch.len() as u64;
-            let done = session
-                .execute(&self.insert_sql(&columns, batch, conflict).build())
-                .await?;
-            inserted += if counted {
-                size - existing
-            } else {
-                done.rows_affected
-            };
         }
         Ok(inserted)
     }
 
-    /// How many rows of `batch` have an id that is already stored.
+    /// How many rows of `batch` (rows of `columns`, one after another) have an id that is
+    /// already stored.
     async fn count_existing(
         &self,
         session: &mut Session<'_>,
         columns: &[Ident<'_>],
-        batch: &[Vec<SqlValue>],
+        batch: &[SqlValue],
     ) -> Result<u64> {
         let Some(at) = columns.iter().position(|&c| c == Ident::ID) else {
             return Ok(0);
@@ -302,18 +322,21 @@ impl Op {
             .push(" WHERE ")
             .push_ident(Ident::ID)
             .push(" IN (");
-        q.push_list(batch.iter().map(|row| row[at].clone()), |q, v| {
-            q.push_bind(v);
-        });
+        q.push_list(
+            batch.iter().skip(at).step_by(columns.len()).cloned(),
+            |q, v| {
+                q.push_bind(v);
+            },
+        );
         q.push(")");
-        self.count_rows(session, &q.build()).await
+        self.count_rows(session, q.build()).await
     }
 
     /// The number a `SELECT COUNT(*) ...` returns.
     pub(super) async fn count_rows(
         &self,
         session: &mut Session<'_>,
-        q: &crate::db::sql::SqlQuery,
+        q: crate::db::sql::SqlQuery,
     ) -> Result<u64> {
         let count = crate::db::value::Column {
             name: "count".to_owned(),

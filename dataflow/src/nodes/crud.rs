@@ -53,7 +53,7 @@ impl Op {
         if self.dialect().returning() {
             self.push_returning(&mut q);
             let mut session = self.store.session().await?;
-            let rows = session.fetch(&q.build(), &self.model.columns).await;
+            let rows = session.fetch(q.build(), &self.model.columns).await;
             return session
                 .finish(rows)
                 .await?
@@ -64,7 +64,7 @@ impl Op {
         }
         let mut session = self.store.begin().await?;
         let result = async {
-            let done = session.execute(&q.build()).await?;
+            let done = session.execute(q.build()).await?;
             if done.rows_affected == 0 {
                 return Err(self.not_found(&id_json));
             }
@@ -84,7 +84,7 @@ impl Op {
         q.push("DELETE FROM ").push_ident(self.model.table());
         Filter::equal(Ident::ID, id).push_where(&mut q);
         let mut session = self.store.session().await?;
-        let done = session.execute(&q.build()).await;
+        let done = session.execute(q.build()).await;
         let done = session.finish(done).await?;
         Ok(json!({ "id": id_json, "deleted": done.rows_affected > 0 }))
     }
@@ -125,8 +125,8 @@ impl Op {
             false => self.store.session().await?,
         };
         let result = async {
-            let records = session.fetch(&q.build(), &self.model.columns).await?;
-            let total = match &total {
+            let records = session.fetch(q.build(), &self.model.columns).await?;
+            let total = match total {
                 Some(count) => Some(self.count_rows(&mut session, count).await?),
                 None => None,
             };
@@ -216,8 +216,7 @@ impl Op {
                 }
                 session
                     .execute(
-                        &self
-                            .update_sql(update_values, &Filter::equal(Ident::ID, id.clone()))
+                        self.update_sql(update_values, &Filter::equal(Ident::ID, id.clone()))
                             .build(),
                     )
                     .await?;

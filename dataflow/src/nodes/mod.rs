@@ -395,12 +395,17 @@ impl Op {
     }
 
     /// An insert sets every required field (all but optional ones and an auto-increment id).
+    /// Every name in `fields` has been checked to be a field of the model.
     fn check_required(
         &self,
         fields: &Map<String, Value>,
         context: impl Fn() -> String,
     ) -> Result<()> {
         let schema = &self.model.schema;
+        if fields.len() == schema.fields().len() {
+            // Known names, each once: every field is there (no lookups for a full row).
+            return Ok(());
+        }
         for def in schema.fields() {
             let auto = def.name == "id" && schema.primary_key_auto_increments();
             if !def.nullable && !auto && !fields.contains_key(&def.name) {
@@ -413,14 +418,18 @@ impl Op {
         Ok(())
     }
 
-    /// `INSERT INTO table (cols) VALUES (..), (..)`; `rows` all follow `columns`.
+    /// `INSERT INTO table (cols) VALUES (..), (..)` of `rows` rows; `values` holds them one
+    /// after another, each following `columns`.
     fn insert_sql(
         &self,
         columns: &[Ident<'_>],
-        rows: Vec<Vec<SqlValue>>,
+        rows: usize,
+        values: Vec<SqlValue>,
         conflict: Conflict,
     ) -> QueryBuilder {
+        debug_assert_eq!(rows * columns.len(), values.len());
         let mut q = self.query();
+        q.reserve_binds(values.len());
         q.push("INSERT INTO ")
             .push_ident(self.model.table())
             .push(" (");
@@ -428,9 +437,10 @@ impl Op {
             q.push_ident(c);
         });
         q.push(") VALUES ");
-        q.push_list(rows, |q, row| {
+        let mut values = values.into_iter();
+        q.push_list(0..rows, |q, _| {
             q.push("(");
-            q.push_list(row, |q, v| {
+            q.push_list(values.by_ref().take(columns.len()), |q, v| {
                 q.push_bind(v);
             });
             q.push(")");
@@ -460,12 +470,12 @@ impl Op {
             .iter()
             .position(|&c| c == Ident::ID)
             .map(|i| row[i].clone());
-        let mut q = self.insert_sql(&columns, vec![row], Conflict::Error);
+        let mut q = self.insert_sql(&columns, 1, row, Conflict::Error);
         if q.dialect().returning() {
             self.push_returning(&mut q);
             return self.fetch_one(session, q.build()).await;
         }
-        let done = session.execute(&q.build()).await?;
+        let done = session.execute(q.build()).await?;
         let id = match explicit_id {
             Some(id) => id,
             None => self.id_value(&Value::from(done.last_insert_id.unwrap_or_default()))?,
@@ -490,7 +500,7 @@ impl Op {
         q: SqlQuery,
     ) -> Result<Map<String, Value>> {
         session
-            .fetch(&q, &self.model.columns)
+            .fetch(q, &self.model.columns)
             .await?
             .into_iter()
             .next()
@@ -509,7 +519,7 @@ impl Op {
         if let Some(tail) = tail {
             q.append(tail);
         }
-        session.fetch(&q.build(), &self.model.columns).await
+        session.fetch(q.build(), &self.model.columns).await
     }
 
     async fn select_by_id(

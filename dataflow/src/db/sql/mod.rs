@@ -75,6 +75,17 @@ impl QueryBuilder {
         self
     }
 
+    /// Makes room for `binds` more placeholders and their values (a bulk insert's), so
+    /// that a long statement is not regrown as it is written.
+    pub(crate) fn reserve_binds(&mut self, binds: usize) {
+        self.args.reserve(binds);
+        // `?, ` and a share of a row's parentheses; numbered placeholders may regrow it.
+        self.sql.reserve(binds * 4);
+        if self.dialect.numbered_placeholders() {
+            self.marks.reserve(binds);
+        }
+    }
+
     /// Appends a placeholder and binds `value` to it.
     pub(crate) fn push_bind(&mut self, value: SqlValue) -> &mut Self {
         self.args.push(value);
