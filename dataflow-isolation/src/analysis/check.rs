@@ -1,6 +1,7 @@
 //! The check from start to end: build and list, run the suites as `cargo test` does,
 //! every test alone, each suite in order, then explain what changed.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use super::classify;
@@ -12,6 +13,7 @@ use super::shard;
 use crate::process::discover::{self, Binary};
 use crate::runner::pool::parallel;
 use crate::runner::progress::Progress;
+use crate::runner::schedule::{schedule, Ranked};
 use crate::runner::snapshot::Databases;
 use crate::runner::{Order, Purpose, Request, RunCounts, Runner};
 use crate::{Error, Options, Partition};
@@ -126,15 +128,12 @@ pub(crate) fn gather(
         let plain = runner.execute(&Request::suite(index, Order::Parallel, Purpose::Plain))?;
         evidence.push(Evidence::new(plain));
     }
-    // 2. Every test alone and the suites forward and shuffled, a run of no test where the
-    //    runs alone do not show what the binary itself leaves behind; then reverse, which
-    //    needs to know who leaves state.
+    // 2. Every test alone and the suites forward, shuffled and in reverse, a run of no test
+    //    where the runs alone do not show what the binary itself leaves behind.
     runner
         .progress()
         .phase("running every test alone and each suite in order");
     run_alone_and_in_order(runner, seed, &share, &mut evidence)?;
-    runner.progress().phase("running each suite in reverse");
-    run_in_reverse(runner, seed, &share, &mut evidence)?;
     if runner.options.pairs {
         runner
             .progress()
@@ -250,90 +249,124 @@ pub(crate) fn find_tests(
     Ok((binaries, built.duration.as_secs_f64()))
 }
 
-/// Every test alone and each suite forward, then the shuffles, each order once (see
-/// [`Orders`]); then, for a binary whose every run alone left something, a run of no test
-/// to tell what the binary leaves by itself. Runs with and without the shuffle's
-/// `RUSTC_BOOTSTRAP` are kept apart, as the first check with a test that runs cargo
-/// itself builds once more for the shuffles (see `Runner::spawn`).
+/// Every test alone and each suite in order (forward, then the shuffles, each order once:
+/// see [`Orders`]), all on every core at once ([`schedule`]). Once a binary's runs alone
+/// are in: a run of no test if every one of them left something (what does the binary
+/// leave by itself?), then the reverse run, which puts the tests that left state first.
+///
+/// The binaries whose plain run took longest go first, each with its runs of the whole
+/// suite before its runs alone: those one-at-a-time runs of a big suite, one after another
+/// (no test runs in two processes at once), are the longest chain of the check, and the
+/// other cores fill in around them. Runs with and without the shuffle's `RUSTC_BOOTSTRAP`
+/// may overlap: a test that runs cargo itself builds the shuffled runs in a target
+/// directory of their own (see `Runner::spawn`).
 fn run_alone_and_in_order(
     runner: &Runner<'_>,
     seed: u64,
     share: &Share,
     evidence: &mut [Evidence],
 ) -> Result<(), Error> {
-    let mut plain = Vec::new();
-    let mut shuffled = Vec::new();
-    for (index, binary) in runner.binaries.iter().enumerate() {
+    let binaries = runner.binaries;
+    let mut longest_first: Vec<usize> = (0..binaries.len()).collect();
+    longest_first.sort_by_key(|&b| std::cmp::Reverse(evidence[b].plain.duration));
+    // Rank 2k: the suite runs of the k-th longest binary; 2k + 1: its runs alone.
+    let mut band = vec![0; binaries.len()];
+    for (k, &b) in longest_first.iter().enumerate() {
+        band[b] = 2 * k as u64;
+    }
+    let mut runs = Vec::new();
+    let mut alone = vec![0usize; binaries.len()];
+    for (index, binary) in binaries.iter().enumerate() {
         for test in binary.tests.iter().filter(|_| share.mine()) {
-            let alone = Request::exact(index, vec![test.clone()], Order::Forward, Purpose::Solo);
-            plain.push(alone);
+            runs.push(Ranked {
+                request: Request::exact(index, vec![test.clone()], Order::Forward, Purpose::Solo),
+                rank: band[index] + 1,
+            });
+            alone[index] += 1;
         }
         let mut orders = Orders::new(&binary.listed, &binary.tests);
         if orders.forward() && share.mine() {
-            plain.push(Request::suite(index, Order::Forward, Purpose::Order));
+            runs.push(Ranked {
+                request: Request::suite(index, Order::Forward, Purpose::Order),
+                rank: band[index],
+            });
         }
         for chosen in orders.rounds(seed, runner.options.rounds) {
             if share.mine() {
-                shuffled.push(Request::suite(index, Order::Seeded(chosen), Purpose::Order));
+                runs.push(Ranked {
+                    request: Request::suite(index, Order::Seeded(chosen), Purpose::Order),
+                    rank: band[index],
+                });
             }
         }
     }
-    for requests in [plain, shuffled] {
-        for result in parallel(runner.jobs(), &requests, |r| runner.execute(r)) {
-            let result = result?;
-            let e = &mut evidence[result.binary];
-            match result.purpose {
-                Purpose::Solo => {
-                    let test = result.selection_names()[0].clone();
-                    e.solo.insert(test, result);
-                }
-                _ => e.orders.push(result),
-            }
-        }
-    }
-    let baselines: Vec<Request> = evidence
+    // Whether each binary's reverse run is this shard's, counted after every other run as
+    // on every machine: whether there is one does not depend on who leaves state.
+    let reverse_mine: Vec<bool> = binaries
         .iter()
-        .enumerate()
-        .filter(|(_, e)| e.needs_baseline())
-        .map(|(index, _)| Request::exact(index, vec![], Order::Forward, Purpose::Baseline))
+        .map(|binary| {
+            let mut orders = Orders::new(&binary.listed, &binary.tests);
+            orders.rounds(seed, runner.options.rounds);
+            orders.reverse(&HashSet::new(), seed).is_some() && share.mine()
+        })
         .collect();
-    runner.progress().add_planned(baselines.len());
-    for result in parallel(runner.jobs(), &baselines, |r| runner.execute(r)) {
-        let result = result?;
-        let binary = result.binary;
-        evidence[binary].baseline = Some(result);
-    }
-    Ok(())
-}
-
-/// The reverse run: the tests that left state behind alone go first (none for a binary
-/// whose every order has run already).
-fn run_in_reverse(
-    runner: &Runner<'_>,
-    seed: u64,
-    share: &Share,
-    evidence: &mut [Evidence],
-) -> Result<(), Error> {
     // A shard knows who leaves state only among its own tests alone: its reverse run puts
     // those first.
-    let mut requests = Vec::new();
-    for (index, e) in evidence.iter().enumerate() {
-        let binary = &runner.binaries[index];
+    let reverse = |index: usize, e: &Evidence| -> Vec<Ranked> {
+        if !reverse_mine[index] {
+            return Vec::new();
+        }
+        let binary = &binaries[index];
         let mut orders = Orders::new(&binary.listed, &binary.tests);
         orders.rounds(seed, runner.options.rounds);
-        let Some(chosen) = orders.reverse(&leaving_state(e), seed) else {
-            continue;
-        };
-        if share.mine() {
-            requests.push(Request::suite(
-                index,
-                Order::Seeded(chosen),
-                Purpose::Reverse,
-            ));
+        let order = orders.reverse(&leaving_state(e), seed).map(Order::Seeded);
+        order
+            .map(|order| Ranked {
+                request: Request::suite(index, order, Purpose::Reverse),
+                rank: band[index],
+            })
+            .into_iter()
+            .collect()
+    };
+    for (index, e) in evidence.iter().enumerate() {
+        if alone[index] == 0 {
+            runs.extend(reverse(index, e));
         }
     }
-    for result in parallel(runner.jobs(), &requests, |r| runner.execute(r)) {
-        let result = result?;
+    let mut in_order = Vec::new();
+    schedule(runner, runs, |queued, result| {
+        let index = result.binary;
+        let e = &mut evidence[index];
+        match result.purpose {
+            Purpose::Solo => {
+                let test = result.selection_names()[0].clone();
+                e.solo.insert(test, result);
+                alone[index] -= 1;
+                if alone[index] > 0 {
+                    Vec::new()
+                } else if e.needs_baseline() {
+                    runner.progress().add_planned(1);
+                    vec![Ranked {
+                        request: Request::exact(index, vec![], Order::Forward, Purpose::Baseline),
+                        rank: band[index],
+                    }]
+                } else {
+                    reverse(index, e)
+                }
+            }
+            Purpose::Baseline => {
+                e.baseline = Some(result);
+                reverse(index, e)
+            }
+            _ => {
+                in_order.push((queued, result));
+                Vec::new()
+            }
+        }
+    })?;
+    // In the order they were asked for: forward, the shuffles, reverse.
+    in_order.sort_by_key(|(queued, _)| *queued);
+    for (_, result) in in_order {
         evidence[result.binary].orders.push(result);
     }
     Ok(())
