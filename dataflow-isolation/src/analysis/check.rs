@@ -15,7 +15,7 @@ use crate::runner::pool::parallel;
 use crate::runner::progress::Progress;
 use crate::runner::schedule::{schedule, Ranked};
 use crate::runner::snapshot::Databases;
-use crate::runner::{Order, Purpose, Request, RunCounts, Runner};
+use crate::runner::{Order, Purpose, Request, RunCounts, Runner, Selection};
 use crate::{Error, Options, Partition};
 
 /// Runs the check that `options` describe and returns its report. The report is not
@@ -119,21 +119,10 @@ pub(crate) fn gather(
     partition: Option<Partition>,
 ) -> Result<Vec<Evidence>, Error> {
     let share = Share::new(partition);
-    // 1. As `cargo test` runs it, alone on the machine: the time to beat.
     runner
         .progress()
-        .phase("running each suite as cargo test does");
-    let mut evidence = Vec::new();
-    for index in 0..runner.binaries.len() {
-        let plain = runner.execute(&Request::suite(index, Order::Parallel, Purpose::Plain))?;
-        evidence.push(Evidence::new(plain));
-    }
-    // 2. Every test alone and the suites forward, shuffled and in reverse, a run of no test
-    //    where the runs alone do not show what the binary itself leaves behind.
-    runner
-        .progress()
-        .phase("running every test alone and each suite in order");
-    run_alone_and_in_order(runner, seed, &share, &mut evidence)?;
+        .phase("running each suite as cargo test does, every test alone and each suite in order");
+    let mut evidence = run_suites(runner, seed, &share)?;
     if runner.options.pairs {
         runner
             .progress()
@@ -249,10 +238,13 @@ pub(crate) fn find_tests(
     Ok((binaries, built.duration.as_secs_f64()))
 }
 
-/// Every test alone and each suite in order (forward, then the shuffles, each order once:
-/// see [`Orders`]), all on every core at once ([`schedule`]). Once a binary's runs alone
-/// are in: a run of no test if every one of them left something (what does the binary
-/// leave by itself?), then the reverse run, which puts the tests that left state first.
+/// Each suite as `cargo test` runs it (in parallel, one binary after another, in cargo's
+/// order), every test alone and each suite in order (forward, then the shuffles, each
+/// order once: see [`Orders`]), all on every core at once ([`schedule`]). A binary's other
+/// runs start once its plain run is in, while the next binary's plain run goes; once its
+/// runs alone are in: a run of no test if every one of them left something (what does
+/// the binary leave by itself?), then the reverse run, which puts the tests that left
+/// state first.
 ///
 /// The binaries whose plain run took longest go first, each with its runs of the whole
 /// suite before its runs alone: those one-at-a-time runs of a big suite, one after another
@@ -260,43 +252,29 @@ pub(crate) fn find_tests(
 /// other cores fill in around them. Runs with and without the shuffle's `RUSTC_BOOTSTRAP`
 /// may overlap: a test that runs cargo itself builds the shuffled runs in a target
 /// directory of their own (see `Runner::spawn`).
-fn run_alone_and_in_order(
-    runner: &Runner<'_>,
-    seed: u64,
-    share: &Share,
-    evidence: &mut [Evidence],
-) -> Result<(), Error> {
+fn run_suites(runner: &Runner<'_>, seed: u64, share: &Share) -> Result<Vec<Evidence>, Error> {
     let binaries = runner.binaries;
-    let mut longest_first: Vec<usize> = (0..binaries.len()).collect();
-    longest_first.sort_by_key(|&b| std::cmp::Reverse(evidence[b].plain.duration));
-    // Rank 2k: the suite runs of the k-th longest binary; 2k + 1: its runs alone.
-    let mut band = vec![0; binaries.len()];
-    for (k, &b) in longest_first.iter().enumerate() {
-        band[b] = 2 * k as u64;
-    }
-    let mut runs = Vec::new();
+    // Each binary's runs, this shard's share, counted in the same order on every machine;
+    // ranked once its plain run says how long the binary takes.
+    let mut held: Vec<Vec<Request>> = vec![Vec::new(); binaries.len()];
     let mut alone = vec![0usize; binaries.len()];
     for (index, binary) in binaries.iter().enumerate() {
         for test in binary.tests.iter().filter(|_| share.mine()) {
-            runs.push(Ranked {
-                request: Request::exact(index, vec![test.clone()], Order::Forward, Purpose::Solo),
-                rank: band[index] + 1,
-            });
+            held[index].push(Request::exact(
+                index,
+                vec![test.clone()],
+                Order::Forward,
+                Purpose::Solo,
+            ));
             alone[index] += 1;
         }
         let mut orders = Orders::new(&binary.listed, &binary.tests);
         if orders.forward() && share.mine() {
-            runs.push(Ranked {
-                request: Request::suite(index, Order::Forward, Purpose::Order),
-                rank: band[index],
-            });
+            held[index].push(Request::suite(index, Order::Forward, Purpose::Order));
         }
         for chosen in orders.rounds(seed, runner.options.rounds) {
             if share.mine() {
-                runs.push(Ranked {
-                    request: Request::suite(index, Order::Seeded(chosen), Purpose::Order),
-                    rank: band[index],
-                });
+                held[index].push(Request::suite(index, Order::Seeded(chosen), Purpose::Order));
             }
         }
     }
@@ -310,9 +288,12 @@ fn run_alone_and_in_order(
             orders.reverse(&HashSet::new(), seed).is_some() && share.mine()
         })
         .collect();
+    // Ranks: 0 for the plain runs; then per binary, longest plain run first, its runs of
+    // the whole suite (rank `band`) before its runs alone (`band + 1`).
+    let mut band = vec![0; binaries.len()];
     // A shard knows who leaves state only among its own tests alone: its reverse run puts
     // those first.
-    let reverse = |index: usize, e: &Evidence| -> Vec<Ranked> {
+    let reverse = |index: usize, e: &Evidence, band: u64| -> Vec<Ranked> {
         if !reverse_mine[index] {
             return Vec::new();
         }
@@ -323,20 +304,39 @@ fn run_alone_and_in_order(
         order
             .map(|order| Ranked {
                 request: Request::suite(index, order, Purpose::Reverse),
-                rank: band[index],
+                rank: band,
             })
             .into_iter()
             .collect()
     };
-    for (index, e) in evidence.iter().enumerate() {
-        if alone[index] == 0 {
-            runs.extend(reverse(index, e));
-        }
-    }
+    let plain = |index: usize| Ranked {
+        request: Request::suite(index, Order::Parallel, Purpose::Plain),
+        rank: 0,
+    };
+    let mut evidence: Vec<Option<Evidence>> = binaries.iter().map(|_| None).collect();
     let mut in_order = Vec::new();
-    schedule(runner, runs, |queued, result| {
+    schedule(runner, vec![plain(0)], |queued, result| {
         let index = result.binary;
-        let e = &mut evidence[index];
+        if result.purpose == Purpose::Plain {
+            let millis = u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX);
+            band[index] = 2 + 2 * (u64::from(u32::MAX) - millis.min(u64::from(u32::MAX)));
+            let e = evidence[index].insert(Evidence::new(result));
+            let mut next: Vec<Ranked> = (index + 1 < binaries.len())
+                .then(|| plain(index + 1))
+                .into_iter()
+                .collect();
+            next.extend(held[index].drain(..).map(|request| Ranked {
+                rank: band[index] + u64::from(request.selection != Selection::Suite),
+                request,
+            }));
+            if alone[index] == 0 {
+                next.extend(reverse(index, e, band[index]));
+            }
+            return next;
+        }
+        let Some(e) = evidence[index].as_mut() else {
+            return Vec::new(); // never: a binary's runs are queued after its plain run
+        };
         match result.purpose {
             Purpose::Solo => {
                 let test = result.selection_names()[0].clone();
@@ -351,12 +351,12 @@ fn run_alone_and_in_order(
                         rank: band[index],
                     }]
                 } else {
-                    reverse(index, e)
+                    reverse(index, e, band[index])
                 }
             }
             Purpose::Baseline => {
                 e.baseline = Some(result);
-                reverse(index, e)
+                reverse(index, e, band[index])
             }
             _ => {
                 in_order.push((queued, result));
@@ -364,12 +364,19 @@ fn run_alone_and_in_order(
             }
         }
     })?;
+    let mut evidence: Vec<Evidence> = evidence.into_iter().flatten().collect();
+    if evidence.len() != binaries.len() {
+        return Err(Error::Run {
+            binary: "the check".into(),
+            reason: "a plain run is missing".into(),
+        });
+    }
     // In the order they were asked for: forward, the shuffles, reverse.
     in_order.sort_by_key(|(queued, _)| *queued);
     for (_, result) in in_order {
         evidence[result.binary].orders.push(result);
     }
-    Ok(())
+    Ok(evidence)
 }
 
 /// The `--pairs` schedule of each binary (this shard's share of it).

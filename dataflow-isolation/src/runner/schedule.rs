@@ -4,10 +4,11 @@
 //! other work is ready; what a finished run makes possible (the reverse run, once a
 //! binary's runs alone are in) joins the queue when it ends.
 //!
-//! One rule keeps a binary's runs of its whole suite going back to back: while one of them
+//! Two rules keep a binary's runs of its whole suite going back to back: while one of them
 //! waits for tests and none runs, no new run of fewer of that binary's tests starts (the
-//! runs alone it waits for end soon, and new ones would keep it waiting); once it runs,
-//! runs alone take each test it is past.
+//! runs alone it waits for end soon, and new ones would keep it waiting), and no run
+//! ranked after it starts either (it would hold a core the chain needs next); once it
+//! runs, runs alone take each test it is past.
 
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
@@ -60,13 +61,22 @@ impl<F> State<F> {
     /// The first queued run, in rank order, that may start now and whose tests `claim`
     /// could claim: its place in the queue and the claim.
     fn pick<C>(&self, mut claim: impl FnMut(&Request) -> Option<C>) -> Option<(usize, C)> {
-        self.queue.iter().enumerate().find_map(|(at, queued)| {
+        for (at, queued) in self.queue.iter().enumerate() {
             let request = &queued.request;
-            if request.selection != Selection::Suite && self.suite_waits(request.binary) {
+            let suite = request.selection == Selection::Suite;
+            if !suite && self.suite_waits(request.binary) {
+                continue;
+            }
+            if let Some(claim) = claim(request) {
+                return Some((at, claim));
+            }
+            if suite && self.suites[request.binary] == 0 {
+                // It waits only for runs alone, which end soon: a longer run started now
+                // would hold up the chain it belongs to.
                 return None;
             }
-            claim(request).map(|claim| (at, claim))
-        })
+        }
+        None
     }
 
     /// Whether a run of `binary`'s whole suite is queued and none runs.
@@ -240,5 +250,28 @@ mod tests {
         drop(held);
         let (at, _) = s.pick(|r| claims.try_claim(&tests(r))).unwrap();
         assert_eq!(s.queue[at].index, 0);
+    }
+
+    #[test]
+    fn no_later_run_starts_while_a_suite_run_waits_for_runs_alone_to_end() {
+        let claims = Claims::default();
+        let all = ["a".to_owned(), "b".to_owned()];
+        let tests = |r: &Request| match (&r.selection, r.binary) {
+            (Selection::Suite, 0) => all.to_vec(),
+            (Selection::Suite, _) => vec!["other".to_owned()],
+            (Selection::Exact(names), _) => names.clone(),
+        };
+        let mut s = state(vec![suite(0, 0), suite(1, 2)]);
+        let alone_a = claims.try_claim(&["a".to_owned()]).unwrap();
+        assert!(
+            s.pick(|r| claims.try_claim(&tests(r))).is_none(),
+            "binary 1's run waits for binary 0's, which waits for `a` alone"
+        );
+        // A suite run of binary 0 runs: the next one waits for it, which takes long, so
+        // binary 1's run goes.
+        s.suites[0] = 1;
+        let (at, _) = s.pick(|r| claims.try_claim(&tests(r))).unwrap();
+        assert_eq!(s.queue[at].index, 1);
+        drop(alone_a);
     }
 }
