@@ -1,6 +1,7 @@
 //! The check from start to end: build and list, run the suites as `cargo test` does,
 //! every test alone, each suite in order, then explain what changed.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use super::classify;
@@ -12,8 +13,9 @@ use super::shard;
 use crate::process::discover::{self, Binary};
 use crate::runner::pool::parallel;
 use crate::runner::progress::Progress;
+use crate::runner::schedule::{schedule, Ranked};
 use crate::runner::snapshot::Databases;
-use crate::runner::{Order, Purpose, Request, RunCounts, Runner};
+use crate::runner::{Order, Purpose, Request, RunCounts, Runner, Selection};
 use crate::{Error, Options, Partition};
 
 /// Runs the check that `options` describe and returns its report. The report is not
@@ -117,24 +119,10 @@ pub(crate) fn gather(
     partition: Option<Partition>,
 ) -> Result<Vec<Evidence>, Error> {
     let share = Share::new(partition);
-    // 1. As `cargo test` runs it, alone on the machine: the time to beat.
     runner
         .progress()
-        .phase("running each suite as cargo test does");
-    let mut evidence = Vec::new();
-    for index in 0..runner.binaries.len() {
-        let plain = runner.execute(&Request::suite(index, Order::Parallel, Purpose::Plain))?;
-        evidence.push(Evidence::new(plain));
-    }
-    // 2. Every test alone and the suites forward and shuffled, a run of no test where the
-    //    runs alone do not show what the binary itself leaves behind; then reverse, which
-    //    needs to know who leaves state.
-    runner
-        .progress()
-        .phase("running every test alone and each suite in order");
-    run_alone_and_in_order(runner, seed, &share, &mut evidence)?;
-    runner.progress().phase("running each suite in reverse");
-    run_in_reverse(runner, seed, &share, &mut evidence)?;
+        .phase("running each suite as cargo test does, every test alone and each suite in order");
+    let mut evidence = run_suites(runner, seed, &share)?;
     if runner.options.pairs {
         runner
             .progress()
@@ -250,93 +238,145 @@ pub(crate) fn find_tests(
     Ok((binaries, built.duration.as_secs_f64()))
 }
 
-/// Every test alone and each suite forward, then the shuffles, each order once (see
-/// [`Orders`]); then, for a binary whose every run alone left something, a run of no test
-/// to tell what the binary leaves by itself. Runs with and without the shuffle's
-/// `RUSTC_BOOTSTRAP` are kept apart, as the first check with a test that runs cargo
-/// itself builds once more for the shuffles (see `Runner::spawn`).
-fn run_alone_and_in_order(
-    runner: &Runner<'_>,
-    seed: u64,
-    share: &Share,
-    evidence: &mut [Evidence],
-) -> Result<(), Error> {
-    let mut plain = Vec::new();
-    let mut shuffled = Vec::new();
-    for (index, binary) in runner.binaries.iter().enumerate() {
+/// Each suite as `cargo test` runs it (in parallel, one binary after another, in cargo's
+/// order), every test alone and each suite in order (forward, then the shuffles, each
+/// order once: see [`Orders`]), all on every core at once ([`schedule`]). A binary's other
+/// runs start once its plain run is in, while the next binary's plain run goes; once its
+/// runs alone are in: a run of no test if every one of them left something (what does
+/// the binary leave by itself?), then the reverse run, which puts the tests that left
+/// state first.
+///
+/// The binaries whose plain run took longest go first, each with its runs of the whole
+/// suite before its runs alone: those one-at-a-time runs of a big suite, one after another
+/// (no test runs in two processes at once), are the longest chain of the check, and the
+/// other cores fill in around them. Runs with and without the shuffle's `RUSTC_BOOTSTRAP`
+/// may overlap: a test that runs cargo itself builds the shuffled runs in a target
+/// directory of their own (see `Runner::spawn`).
+fn run_suites(runner: &Runner<'_>, seed: u64, share: &Share) -> Result<Vec<Evidence>, Error> {
+    let binaries = runner.binaries;
+    // Each binary's runs, this shard's share, counted in the same order on every machine;
+    // ranked once its plain run says how long the binary takes.
+    let mut held: Vec<Vec<Request>> = vec![Vec::new(); binaries.len()];
+    let mut alone = vec![0usize; binaries.len()];
+    for (index, binary) in binaries.iter().enumerate() {
         for test in binary.tests.iter().filter(|_| share.mine()) {
-            let alone = Request::exact(index, vec![test.clone()], Order::Forward, Purpose::Solo);
-            plain.push(alone);
+            held[index].push(Request::exact(
+                index,
+                vec![test.clone()],
+                Order::Forward,
+                Purpose::Solo,
+            ));
+            alone[index] += 1;
         }
         let mut orders = Orders::new(&binary.listed, &binary.tests);
         if orders.forward() && share.mine() {
-            plain.push(Request::suite(index, Order::Forward, Purpose::Order));
+            held[index].push(Request::suite(index, Order::Forward, Purpose::Order));
         }
         for chosen in orders.rounds(seed, runner.options.rounds) {
             if share.mine() {
-                shuffled.push(Request::suite(index, Order::Seeded(chosen), Purpose::Order));
+                held[index].push(Request::suite(index, Order::Seeded(chosen), Purpose::Order));
             }
         }
     }
-    for requests in [plain, shuffled] {
-        for result in parallel(runner.jobs(), &requests, |r| runner.execute(r)) {
-            let result = result?;
-            let e = &mut evidence[result.binary];
-            match result.purpose {
-                Purpose::Solo => {
-                    let test = result.selection_names()[0].clone();
-                    e.solo.insert(test, result);
-                }
-                _ => e.orders.push(result),
-            }
-        }
-    }
-    let baselines: Vec<Request> = evidence
+    // Whether each binary's reverse run is this shard's, counted after every other run as
+    // on every machine: whether there is one does not depend on who leaves state.
+    let reverse_mine: Vec<bool> = binaries
         .iter()
-        .enumerate()
-        .filter(|(_, e)| e.needs_baseline())
-        .map(|(index, _)| Request::exact(index, vec![], Order::Forward, Purpose::Baseline))
+        .map(|binary| {
+            let mut orders = Orders::new(&binary.listed, &binary.tests);
+            orders.rounds(seed, runner.options.rounds);
+            orders.reverse(&HashSet::new(), seed).is_some() && share.mine()
+        })
         .collect();
-    runner.progress().add_planned(baselines.len());
-    for result in parallel(runner.jobs(), &baselines, |r| runner.execute(r)) {
-        let result = result?;
-        let binary = result.binary;
-        evidence[binary].baseline = Some(result);
-    }
-    Ok(())
-}
-
-/// The reverse run: the tests that left state behind alone go first (none for a binary
-/// whose every order has run already).
-fn run_in_reverse(
-    runner: &Runner<'_>,
-    seed: u64,
-    share: &Share,
-    evidence: &mut [Evidence],
-) -> Result<(), Error> {
+    // Ranks: 0 for the plain runs; then per binary, longest plain run first, its runs of
+    // the whole suite (rank `band`) before its runs alone (`band + 1`).
+    let mut band = vec![0; binaries.len()];
     // A shard knows who leaves state only among its own tests alone: its reverse run puts
     // those first.
-    let mut requests = Vec::new();
-    for (index, e) in evidence.iter().enumerate() {
-        let binary = &runner.binaries[index];
+    let reverse = |index: usize, e: &Evidence, band: u64| -> Vec<Ranked> {
+        if !reverse_mine[index] {
+            return Vec::new();
+        }
+        let binary = &binaries[index];
         let mut orders = Orders::new(&binary.listed, &binary.tests);
         orders.rounds(seed, runner.options.rounds);
-        let Some(chosen) = orders.reverse(&leaving_state(e), seed) else {
-            continue;
-        };
-        if share.mine() {
-            requests.push(Request::suite(
-                index,
-                Order::Seeded(chosen),
-                Purpose::Reverse,
-            ));
+        let order = orders.reverse(&leaving_state(e), seed).map(Order::Seeded);
+        order
+            .map(|order| Ranked {
+                request: Request::suite(index, order, Purpose::Reverse),
+                rank: band,
+            })
+            .into_iter()
+            .collect()
+    };
+    let plain = |index: usize| Ranked {
+        request: Request::suite(index, Order::Parallel, Purpose::Plain),
+        rank: 0,
+    };
+    let mut evidence: Vec<Option<Evidence>> = binaries.iter().map(|_| None).collect();
+    let mut in_order = Vec::new();
+    schedule(runner, vec![plain(0)], |queued, result| {
+        let index = result.binary;
+        if result.purpose == Purpose::Plain {
+            let millis = u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX);
+            band[index] = 2 + 2 * (u64::from(u32::MAX) - millis.min(u64::from(u32::MAX)));
+            let e = evidence[index].insert(Evidence::new(result));
+            let mut next: Vec<Ranked> = (index + 1 < binaries.len())
+                .then(|| plain(index + 1))
+                .into_iter()
+                .collect();
+            next.extend(held[index].drain(..).map(|request| Ranked {
+                rank: band[index] + u64::from(request.selection != Selection::Suite),
+                request,
+            }));
+            if alone[index] == 0 {
+                next.extend(reverse(index, e, band[index]));
+            }
+            return next;
         }
+        let Some(e) = evidence[index].as_mut() else {
+            return Vec::new(); // never: a binary's runs are queued after its plain run
+        };
+        match result.purpose {
+            Purpose::Solo => {
+                let test = result.selection_names()[0].clone();
+                e.solo.insert(test, result);
+                alone[index] -= 1;
+                if alone[index] > 0 {
+                    Vec::new()
+                } else if e.needs_baseline() {
+                    runner.progress().add_planned(1);
+                    vec![Ranked {
+                        request: Request::exact(index, vec![], Order::Forward, Purpose::Baseline),
+                        rank: band[index],
+                    }]
+                } else {
+                    reverse(index, e, band[index])
+                }
+            }
+            Purpose::Baseline => {
+                e.baseline = Some(result);
+                reverse(index, e, band[index])
+            }
+            _ => {
+                in_order.push((queued, result));
+                Vec::new()
+            }
+        }
+    })?;
+    let mut evidence: Vec<Evidence> = evidence.into_iter().flatten().collect();
+    if evidence.len() != binaries.len() {
+        return Err(Error::Run {
+            binary: "the check".into(),
+            reason: "a plain run is missing".into(),
+        });
     }
-    for result in parallel(runner.jobs(), &requests, |r| runner.execute(r)) {
-        let result = result?;
+    // In the order they were asked for: forward, the shuffles, reverse.
+    in_order.sort_by_key(|(queued, _)| *queued);
+    for (_, result) in in_order {
         evidence[result.binary].orders.push(result);
     }
-    Ok(())
+    Ok(evidence)
 }
 
 /// The `--pairs` schedule of each binary (this shard's share of it).

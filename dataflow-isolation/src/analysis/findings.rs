@@ -170,7 +170,10 @@ pub struct Timing {
     pub check_secs: f64,
     /// Build and check.
     pub total_secs: f64,
-    /// One plain run of the suites, as `cargo test` runs them (after the build).
+    /// One plain run of the suites, as `cargo test` runs them (after the build): the
+    /// plain runs' times added up. They run one after another, as cargo runs them, but
+    /// beside the other runs of the binaries already run, so on a busy machine this is
+    /// more than a `cargo test` alone would take.
     pub plain_secs: f64,
     /// Test-binary processes at a time (`--jobs`).
     #[serde(default)]

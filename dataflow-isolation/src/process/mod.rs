@@ -57,18 +57,19 @@ enum Msg {
     Eof,
 }
 
-/// Runs one process to its end (or kills it) and reports what it did. Never panics on
-/// what the child does; an error is only a process that could not be started.
-pub(crate) fn run(spawn: &Spawn) -> std::io::Result<Ran> {
-    run_inner(spawn, false)
+/// Runs one process to its end (or kills it) and reports what it did; `ended` is told of
+/// each test as libtest reports its end. Never panics on what the child does; an error is
+/// only a process that could not be started.
+pub(crate) fn run(spawn: &Spawn, ended: &mut dyn FnMut(&str)) -> std::io::Result<Ran> {
+    run_inner(spawn, false, ended)
 }
 
 /// [`run`], keeping every line of stdout (for `--list`).
 pub(crate) fn run_capturing(spawn: &Spawn) -> std::io::Result<Ran> {
-    run_inner(spawn, true)
+    run_inner(spawn, true, &mut |_| {})
 }
 
-fn run_inner(spawn: &Spawn, capture: bool) -> std::io::Result<Ran> {
+fn run_inner(spawn: &Spawn, capture: bool, ended: &mut dyn FnMut(&str)) -> std::io::Result<Ran> {
     let mut command = Command::new(&spawn.program);
     command
         .args(&spawn.args)
@@ -124,7 +125,7 @@ fn run_inner(spawn: &Spawn, capture: bool) -> std::io::Result<Ran> {
             thread::sleep(Duration::from_millis(20));
         } else {
             match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(Msg::Line(line)) => tracker.line(&line, &mut ran),
+                Ok(Msg::Line(line)) => tracker.line(&line, &mut ran, ended),
                 Ok(Msg::Eof) | Err(mpsc::RecvTimeoutError::Disconnected) => eof = true,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
@@ -161,7 +162,7 @@ fn run_inner(spawn: &Spawn, capture: bool) -> std::io::Result<Ran> {
         while let Ok(Msg::Line(line)) =
             rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
         {
-            tracker.line(&line, &mut ran);
+            tracker.line(&line, &mut ran, ended);
         }
     }
     let unfinished = ran
@@ -217,7 +218,7 @@ impl Tracker {
         }
     }
 
-    fn line(&mut self, line: &str, ran: &mut Ran) {
+    fn line(&mut self, line: &str, ran: &mut Ran, ended: &mut dyn FnMut(&str)) {
         if self.capture {
             ran.stdout
                 .push(line.trim_end_matches(['\n', '\r']).to_owned());
@@ -234,6 +235,7 @@ impl Tracker {
                         self.running = None;
                     }
                     self.idle_since = Instant::now();
+                    ended(&name);
                     ran.outcomes.push((name, outcome));
                 }
                 Event::Message(name, message) => {
@@ -366,20 +368,27 @@ mod tests {
     use super::*;
 
     fn sh(script: &str, timeout: Duration) -> Ran {
-        run(&Spawn {
+        sh_watching(script, timeout).0
+    }
+
+    /// The run, and the tests `run` said had ended, in that order.
+    fn sh_watching(script: &str, timeout: Duration) -> (Ran, Vec<String>) {
+        let mut ended = Vec::new();
+        let spawn = Spawn {
             program: "/bin/sh".into(),
             args: vec!["-c".into(), script.into()],
             cwd: std::env::temp_dir(),
             env: vec![],
             env_remove: vec![],
             timeout,
-        })
-        .unwrap()
+        };
+        let ran = run(&spawn, &mut |test| ended.push(test.to_owned())).unwrap();
+        (ran, ended)
     }
 
     #[test]
     fn results_are_read_and_a_crash_is_attributed_to_the_running_test() {
-        let ran = sh(
+        let (ran, ended) = sh_watching(
             r#"echo 'running 2 tests'
                echo 'test a ... ok'
                printf 'test b ... '
@@ -393,6 +402,7 @@ mod tests {
             "{ran:?}"
         );
         assert!(!ran.finished && !ran.success);
+        assert_eq!(ended, ["a"], "the crashed test never ended");
     }
 
     #[test]

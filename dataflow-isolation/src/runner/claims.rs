@@ -1,7 +1,9 @@
 //! Which tests are running now, per binary: a run claims its tests before it starts and
 //! waits while another run holds any of them, so no test ever runs in two processes at
 //! once (two copies of one test would share whatever it keeps outside the process, as a
-//! trybuild test does its build directory), while runs of different tests overlap.
+//! trybuild test does its build directory), while runs of different tests overlap. A run
+//! gives each test back as soon as the test has ended in it (libtest never runs a test
+//! twice in one process), so a test that an ordered run is past can run alone meanwhile.
 
 use std::collections::HashSet;
 use std::sync::{Condvar, Mutex};
@@ -35,6 +37,38 @@ impl Claims {
             claims: self,
             tests: tests.to_vec(),
         }
+    }
+
+    /// Claims `tests` if none of them runs anywhere now; `None` (and nothing claimed)
+    /// otherwise.
+    pub(crate) fn try_claim(&self, tests: &[String]) -> Option<Claim<'_>> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if tests.iter().any(|t| running.contains(t)) {
+            return None;
+        }
+        running.extend(tests.iter().cloned());
+        Some(Claim {
+            claims: self,
+            tests: tests.to_vec(),
+        })
+    }
+}
+
+impl Claim<'_> {
+    /// Gives `test` back before the claim ends: it has ended in this run's process, and
+    /// will not run in it again.
+    pub(crate) fn release(&mut self, test: &str) {
+        let Some(at) = self.tests.iter().position(|t| t == test) else {
+            return;
+        };
+        self.tests.swap_remove(at);
+        let mut running = self
+            .claims
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        running.remove(test);
+        self.claims.released.notify_all();
     }
 }
 
@@ -77,5 +111,27 @@ mod tests {
         assert_eq!(most.load(Ordering::SeqCst), 1, "no test ran twice at once");
         let _one = claims.claim(&names(&["x"]));
         let _other = claims.claim(&names(&["y"])); // would wait forever if it overlapped
+    }
+
+    #[test]
+    fn a_test_given_back_early_can_be_claimed_while_the_rest_stay_held() {
+        let claims = Claims::default();
+        let names = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let mut suite = claims.claim(&names(&["a", "b", "c"]));
+        assert!(claims.try_claim(&names(&["a"])).is_none(), "a is held");
+        suite.release("a");
+        suite.release("not-claimed");
+        let alone = claims.try_claim(&names(&["a"]));
+        assert!(alone.is_some(), "a was given back");
+        assert!(
+            claims.try_claim(&names(&["b"])).is_none(),
+            "b is still held"
+        );
+        drop(suite);
+        assert!(claims.try_claim(&names(&["b", "c"])).is_some());
+        assert!(
+            claims.try_claim(&names(&["a"])).is_none(),
+            "dropping the suite's claim did not free a, which the run alone holds"
+        );
     }
 }

@@ -10,6 +10,7 @@ pub(crate) mod command;
 pub(crate) mod pool;
 pub(crate) mod progress;
 pub(crate) mod run;
+pub(crate) mod schedule;
 pub(crate) mod snapshot;
 pub(crate) mod trace;
 
@@ -22,7 +23,7 @@ use std::time::Instant;
 
 use dataflow_testing::trace::TRACE_FILE_ENV;
 
-use self::claims::Claims;
+use self::claims::{Claim, Claims};
 use self::progress::Progress;
 pub use self::run::RunCounts;
 pub(crate) use self::run::{Order, Purpose, Request, RunResult, Segment, Selection};
@@ -143,17 +144,36 @@ impl<'a> Runner<'a> {
         *self.predictor.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Makes one run (more than one process if a test crashes or hangs in an ordered run).
+    /// Makes one run (more than one process if a test crashes or hangs in an ordered run),
+    /// once none of its tests runs elsewhere.
     pub(crate) fn execute(&self, request: &Request) -> Result<RunResult, Error> {
+        let claim = self.claims[request.binary].claim(self.tests_of(request));
+        self.execute_claimed(request, claim)
+    }
+
+    /// Claims the tests of `request` if none of them runs now (see [`Runner::execute_claimed`]).
+    pub(crate) fn try_claim(&self, request: &Request) -> Option<Claim<'_>> {
+        self.claims[request.binary].try_claim(self.tests_of(request))
+    }
+
+    fn tests_of<'r>(&'r self, request: &'r Request) -> &'r [String] {
+        match &request.selection {
+            Selection::Exact(names) => names.as_slice(),
+            Selection::Suite => self.binaries[request.binary].tests.as_slice(),
+        }
+    }
+
+    /// Makes one run whose tests `claim` holds (from [`Runner::try_claim`]); gives each test
+    /// back as it ends.
+    pub(crate) fn execute_claimed(
+        &self,
+        request: &Request,
+        mut claim: Claim<'_>,
+    ) -> Result<RunResult, Error> {
         let binary = &self.binaries[request.binary];
         if request.purpose == Purpose::Probe {
             self.progress.add_planned(1);
         }
-        let tests = match &request.selection {
-            Selection::Exact(names) => names.as_slice(),
-            Selection::Suite => binary.tests.as_slice(),
-        };
-        let _claim = self.claims[request.binary].claim(tests);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let dir = self.root.path().join(format!("run-{id}"));
         let tmp = dir.join("tmp");
@@ -183,10 +203,11 @@ impl<'a> Runner<'a> {
         loop {
             let trace_file = dir.join(format!("trace-{}.jsonl", segments.len()));
             let spawn = self.spawn(binary, request.order, only.as_deref(), &tmp, &trace_file);
-            let ran = process::run(&spawn).map_err(|e| Error::Run {
-                binary: binary.label(),
-                reason: format!("{}: {e}", binary.exe.display()),
-            })?;
+            let ran =
+                process::run(&spawn, &mut |test| claim.release(test)).map_err(|e| Error::Run {
+                    binary: binary.label(),
+                    reason: format!("{}: {e}", binary.exe.display()),
+                })?;
             let events = dataflow_testing::trace::read(&trace_file).unwrap_or_default();
             let names = &self.test_names[request.binary];
             let summary = Summary::of(&events, Some(ran.pid), |t| names.contains(t));
