@@ -160,6 +160,10 @@ fn run(db: &DataFlow, node: &str, params: serde_json::Value) -> serde_json::Valu
     results["n"].clone()
 }
 
+/// The threads on which a storm test's clone of its instance lives on after the test.
+static CLONE_THREADS: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>> =
+    std::sync::Mutex::new(Vec::new());
+
 fn storm_test(case: usize, panic_at: PanicAt) {
     FAIL_FIXTURE.with(|f| f.set(matches!(panic_at, PanicAt::Fixture)));
     let db = storm_db::default();
@@ -179,10 +183,14 @@ fn storm_test(case: usize, panic_at: PanicAt) {
         PanicAt::Body => panic!("the body panics on purpose"),
         PanicAt::WhileCloneLives => {
             let clone: DataFlow = (*db).clone();
-            std::thread::spawn(move || {
+            let lives_on = std::thread::spawn(move || {
                 std::thread::sleep(std::time::Duration::from_millis(50));
                 run(&clone, "WidgetListNode", json!({}));
             });
+            CLONE_THREADS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(lives_on);
             panic!("the body panics while a clone lives on");
         }
     }
@@ -221,9 +229,12 @@ fn storm() {
             }
         }
     }
-    // The clones on other threads end within 50 ms; server databases are dropped in the
-    // background.
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The clones that lived on after their test ended have ended too (however slow the
+    // machine); then the server databases the guards drop in the background.
+    let clones = std::mem::take(&mut *CLONE_THREADS.lock().unwrap_or_else(|e| e.into_inner()));
+    for clone in clones {
+        let _ = clone.join();
+    }
     dataflow_testing::wait_for_cleanup();
     let entries = NodeRegistry::global()
         .entries()
