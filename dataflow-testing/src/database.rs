@@ -238,7 +238,7 @@ pub(crate) fn prepare_pending(schemas: &[Arc<ModelSchema>]) -> Result<Vec<String
                 }
             }
             Pending::Sqlite(path) => {
-                if let Some(path) = path.upgrade().filter(|p| !p.exists()) {
+                if let Some(path) = path.upgrade() {
                     if crate::sqlite_template::copy_into(schemas, &path)? {
                         tracing::debug!(path = %path.display(), models = schemas.len(), "test database copied from its template");
                         prepared.push(sqlite_url(&path));

@@ -82,19 +82,25 @@ pub(crate) fn copy_setup_into(setup: &Arc<DatabaseSetup>, path: &Path) -> Result
     Ok(())
 }
 
-/// Writes a database with the tables of `schemas` at `path` (which must not exist yet).
-/// Returns whether it wrote one (not for an empty schema list).
+/// Writes a database with the tables of `schemas` at `path`, unless a file is there already
+/// (the fixture used the database itself: it is left as it is). Returns whether it wrote
+/// one (not for an empty schema list, nor over an existing file).
 pub(crate) fn copy_into(schemas: &[Arc<ModelSchema>], path: &Path) -> Result<bool> {
     if schemas.is_empty() {
         return Ok(false);
     }
     let image = template_for(schemas)?;
-    // `create_new`: the path is the test's own and must not exist yet (see above).
-    let mut file = std::fs::OpenOptions::new()
+    // `create_new`: the path is the test's own; one system call both checks that it does
+    // not exist yet and creates it.
+    let mut file = match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)
-        .map_err(io_error(path))?;
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(e) => return Err(io_error(path)(e)),
+    };
     std::io::Write::write_all(&mut file, &image).map_err(io_error(path))?;
     Ok(true)
 }
